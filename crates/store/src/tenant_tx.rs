@@ -1,0 +1,1180 @@
+//! Tenant-scoped queries. A [`TenantTx`] is one transaction bound to one tenant: every statement
+//! below filters on `tenant_id = $1`.
+
+use crate::codec::{decode_plans, encode_plans, list_placeholders, parse, values_placeholders};
+use crate::{Backend, Result, StoreError};
+use skuld_domain::catalog::{AppliesTo, Plan, Product};
+use skuld_domain::directory::GroupKind;
+use skuld_domain::licensing::{LicenseError, PathState, PathStatus, Source};
+use skuld_domain::{
+    DirectoryRole, Group, GroupId, PlanId, SkuId, Subscription, SubscriptionId, TenantId,
+    Timestamp, UsageLocation, User, UserId, UserType,
+};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use std::collections::HashMap;
+
+/// Ids per IN list; far below both backends' parameter limits.
+const CHUNK: usize = 500;
+/// Rows per multi-row insert of path states (12 columns).
+const STATE_BATCH: usize = 1000;
+
+/// Whether a member is a user or a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MemberKind {
+    User,
+    Group,
+}
+
+impl MemberKind {
+    fn as_str(&self) -> &'static str {
+        match self {
+            MemberKind::User => "user",
+            MemberKind::Group => "group",
+        }
+    }
+}
+
+/// One membership edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipRow {
+    pub group_id: GroupId,
+    pub member_id: uuid::Uuid,
+    pub kind: MemberKind,
+    pub dynamic: bool,
+    pub created_at: Timestamp,
+}
+
+/// A license a group assigns to its members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupAssignmentRow {
+    pub group_id: GroupId,
+    pub sku_id: SkuId,
+    pub disabled_plans: Vec<PlanId>,
+    pub created_at: Timestamp,
+}
+
+/// A path state with its user.
+pub type StoredPathState = (UserId, PathState);
+
+/// One audit event (rendered as Graph `directoryAudit` by the protocol crates).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub id: String,
+    pub seq: i64,
+    pub at: Timestamp,
+    pub category: String,
+    pub activity: String,
+    pub result: String,
+    pub result_reason: String,
+    pub actor: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub target_name: String,
+    /// JSON array of `{displayName, oldValue, newValue}`.
+    pub modified: String,
+}
+
+pub struct TenantTx {
+    tx: Transaction<'static, Any>,
+    tenant: TenantId,
+    tid: String,
+    backend: Backend,
+}
+
+const USER_COLS: &str = "id, upn, display_name, given_name, surname, mail_nickname, mail, usage_location, user_type, account_enabled, job_title, department, company_name, employee_id, office_location, business_phone, mobile_phone, fax, street_address, city, state, postal_code, country, password_hash, force_change_password, created_at, deleted_at, on_prem_sync";
+const GROUP_COLS: &str = "id, display_name, description, mail_nickname, kind, security_enabled, mail_enabled, membership_rule, rule_paused, license_priority, created_at";
+const STATE_COLS: &str = "user_id, sku_id, source, status, error, applied, disabled_plans, since, priority, detail, updated_at";
+
+fn id<T: std::str::FromStr>(s: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    parse(s)
+}
+
+fn user_from_row(r: &AnyRow) -> Result<User> {
+    let loc: Option<String> = r.try_get("usage_location")?;
+    let ut: String = r.try_get("user_type")?;
+    let sync: Option<i64> = r.try_get("on_prem_sync")?;
+    Ok(User {
+        id: id(&r.try_get::<String, _>("id")?)?,
+        upn: r.try_get("upn")?,
+        display_name: r.try_get("display_name")?,
+        given_name: r.try_get("given_name")?,
+        surname: r.try_get("surname")?,
+        mail_nickname: r.try_get("mail_nickname")?,
+        mail: r.try_get("mail")?,
+        usage_location: loc
+            .map(|l| UsageLocation::parse(&l))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        user_type: parse::<UserType>(&ut)?,
+        account_enabled: r.try_get::<i64, _>("account_enabled")? != 0,
+        job_title: r.try_get("job_title")?,
+        department: r.try_get("department")?,
+        company_name: r.try_get("company_name")?,
+        employee_id: r.try_get("employee_id")?,
+        office_location: r.try_get("office_location")?,
+        business_phone: r.try_get("business_phone")?,
+        mobile_phone: r.try_get("mobile_phone")?,
+        fax: r.try_get("fax")?,
+        street_address: r.try_get("street_address")?,
+        city: r.try_get("city")?,
+        state: r.try_get("state")?,
+        postal_code: r.try_get("postal_code")?,
+        country: r.try_get("country")?,
+        password_hash: r.try_get("password_hash")?,
+        force_change_password: r.try_get::<i64, _>("force_change_password")? != 0,
+        created_at: Timestamp(r.try_get("created_at")?),
+        deleted_at: r.try_get::<Option<i64>, _>("deleted_at")?.map(Timestamp),
+        on_premises_sync_enabled: sync.map(|v| v != 0),
+    })
+}
+
+fn group_from_row(r: &AnyRow) -> Result<Group> {
+    let kind: String = r.try_get("kind")?;
+    Ok(Group {
+        id: id(&r.try_get::<String, _>("id")?)?,
+        display_name: r.try_get("display_name")?,
+        description: r.try_get("description")?,
+        mail_nickname: r.try_get("mail_nickname")?,
+        kind: if kind == "Microsoft365" {
+            GroupKind::Microsoft365
+        } else {
+            GroupKind::Security
+        },
+        security_enabled: r.try_get::<i64, _>("security_enabled")? != 0,
+        mail_enabled: r.try_get::<i64, _>("mail_enabled")? != 0,
+        membership_rule: r.try_get("membership_rule")?,
+        rule_paused: r.try_get::<i64, _>("rule_paused")? != 0,
+        license_priority: r.try_get::<i64, _>("license_priority")? as i32,
+        created_at: Timestamp(r.try_get("created_at")?),
+    })
+}
+
+fn source_str(s: &Source) -> String {
+    match s {
+        Source::Direct => "direct".to_string(),
+        Source::Group(g) => g.to_string(),
+    }
+}
+
+fn state_from_row(r: &AnyRow) -> Result<StoredPathState> {
+    let src: String = r.try_get("source")?;
+    let source = if src == "direct" {
+        Source::Direct
+    } else {
+        Source::Group(id(&src)?)
+    };
+    Ok((
+        id(&r.try_get::<String, _>("user_id")?)?,
+        PathState {
+            sku: id(&r.try_get::<String, _>("sku_id")?)?,
+            source,
+            status: parse::<PathStatus>(&r.try_get::<String, _>("status")?)?,
+            error: parse::<LicenseError>(&r.try_get::<String, _>("error")?)?,
+            applied: r.try_get::<i64, _>("applied")? != 0,
+            disabled_plans: decode_plans(&r.try_get::<String, _>("disabled_plans")?)?,
+            since: Timestamp(r.try_get("since")?),
+            priority: r.try_get::<i64, _>("priority")? as i32,
+            detail: r.try_get("detail")?,
+            updated_at: Timestamp(r.try_get("updated_at")?),
+        },
+    ))
+}
+
+fn membership_from_row(r: &AnyRow) -> Result<MembershipRow> {
+    let kind: String = r.try_get("member_kind")?;
+    Ok(MembershipRow {
+        group_id: id(&r.try_get::<String, _>("group_id")?)?,
+        member_id: id(&r.try_get::<String, _>("member_id")?)?,
+        kind: if kind == "group" {
+            MemberKind::Group
+        } else {
+            MemberKind::User
+        },
+        dynamic: r.try_get::<i64, _>("dynamic")? != 0,
+        created_at: Timestamp(r.try_get("created_at")?),
+    })
+}
+
+fn subscription_from_row(r: &AnyRow) -> Result<Subscription> {
+    let owner: Option<String> = r.try_get("self_service_owner")?;
+    Ok(Subscription {
+        id: id(&r.try_get::<String, _>("id")?)?,
+        sku_id: id(&r.try_get::<String, _>("sku_id")?)?,
+        units: r.try_get("units")?,
+        status: parse(&r.try_get::<String, _>("status")?)?,
+        is_trial: r.try_get::<i64, _>("is_trial")? != 0,
+        self_service_owner: owner.map(|o| id(&o)).transpose()?,
+        created_at: Timestamp(r.try_get("created_at")?),
+        next_lifecycle_at: r
+            .try_get::<Option<i64>, _>("next_lifecycle_at")?
+            .map(Timestamp),
+    })
+}
+
+impl TenantTx {
+    pub(crate) fn new(tx: Transaction<'static, Any>, tenant: TenantId, backend: Backend) -> Self {
+        Self {
+            tx,
+            tenant,
+            tid: tenant.to_string(),
+            backend,
+        }
+    }
+
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
+
+    // ---- users ----------------------------------------------------------------------------
+
+    pub async fn insert_user(&mut self, u: &User) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO users (tenant_id, upn_key, {USER_COLS}) VALUES ({})",
+            list_placeholders(1, 30)
+        );
+        bind_user(
+            sqlx::query(&sql)
+                .bind(&self.tid)
+                .bind(u.upn.to_ascii_lowercase()),
+            u,
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Writes every column of an existing user.
+    pub async fn update_user(&mut self, u: &User) -> Result<()> {
+        let sets: Vec<String> = USER_COLS
+            .split(", ")
+            .enumerate()
+            .skip(1)
+            .map(|(i, c)| format!("{c} = ${}", i + 3))
+            .collect();
+        let sql = format!(
+            "UPDATE users SET upn_key = $2, {} WHERE tenant_id = $1 AND id = $3",
+            sets.join(", ")
+        );
+        bind_user(
+            sqlx::query(&sql)
+                .bind(&self.tid)
+                .bind(u.upn.to_ascii_lowercase()),
+            u,
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn user(&mut self, user: UserId) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE tenant_id = $1 AND id = $2");
+        let row = sqlx::query(&sql)
+            .bind(&self.tid)
+            .bind(user.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// A live user by UPN (case-insensitive).
+    pub async fn user_by_upn(&mut self, upn: &str) -> Result<Option<User>> {
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users WHERE tenant_id = $1 AND upn_key = $2 AND deleted_at IS NULL"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&self.tid)
+            .bind(upn.trim().to_ascii_lowercase())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Soft-deleted users with this UPN, newest first.
+    pub async fn deleted_users_by_upn(&mut self, upn: &str) -> Result<Vec<User>> {
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users WHERE tenant_id = $1 AND upn_key = $2 AND deleted_at IS NOT NULL ORDER BY deleted_at DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&self.tid)
+            .bind(upn.trim().to_ascii_lowercase())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    /// Users ordered by UPN; `deleted` selects soft-deleted ones instead of live ones.
+    pub async fn users(&mut self, deleted: bool, limit: i64, offset: i64) -> Result<Vec<User>> {
+        let cond = if deleted {
+            "deleted_at IS NOT NULL"
+        } else {
+            "deleted_at IS NULL"
+        };
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users WHERE tenant_id = $1 AND {cond} ORDER BY upn_key, id LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&self.tid)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    /// Every user, live and deleted.
+    pub async fn all_users(&mut self) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE tenant_id = $1");
+        let rows = sqlx::query(&sql)
+            .bind(&self.tid)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    pub async fn users_by_ids(&mut self, ids: &[UserId]) -> Result<Vec<User>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {USER_COLS} FROM users WHERE tenant_id = $1 AND id IN ({})",
+                list_placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(&self.tid);
+            for u in chunk {
+                q = q.bind(u.to_string());
+            }
+            for r in q.fetch_all(&mut *self.tx).await? {
+                out.push(user_from_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn count_users(&mut self, deleted: bool) -> Result<i64> {
+        let cond = if deleted {
+            "deleted_at IS NOT NULL"
+        } else {
+            "deleted_at IS NULL"
+        };
+        let sql = format!("SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND {cond}");
+        Ok(sqlx::query_scalar::<_, i64>(&sql)
+            .bind(&self.tid)
+            .fetch_one(&mut *self.tx)
+            .await?)
+    }
+
+    /// Removes a user and everything that hangs off it, for good.
+    pub async fn hard_delete_user(&mut self, user: UserId) -> Result<()> {
+        let u = user.to_string();
+        for sql in [
+            "DELETE FROM memberships WHERE tenant_id = $1 AND member_id = $2",
+            "DELETE FROM direct_assignments WHERE tenant_id = $1 AND user_id = $2",
+            "DELETE FROM path_states WHERE tenant_id = $1 AND user_id = $2",
+            "DELETE FROM role_assignments WHERE tenant_id = $1 AND user_id = $2",
+            "DELETE FROM users WHERE tenant_id = $1 AND id = $2",
+        ] {
+            sqlx::query(sql)
+                .bind(&self.tid)
+                .bind(&u)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts many users in multi-row statements (bulk import, benchmarks).
+    pub async fn insert_users(&mut self, users: &[User]) -> Result<()> {
+        for chunk in users.chunks(500) {
+            let sql = format!(
+                "INSERT INTO users (tenant_id, upn_key, {USER_COLS}) VALUES {}",
+                values_placeholders(30, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for u in chunk {
+                q = bind_user(q.bind(&self.tid).bind(u.upn.to_ascii_lowercase()), u);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    // ---- groups ---------------------------------------------------------------------------
+
+    pub async fn insert_group(&mut self, g: &Group) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO dir_groups (tenant_id, {GROUP_COLS}) VALUES ({})",
+            list_placeholders(1, 12)
+        );
+        bind_group(sqlx::query(&sql).bind(&self.tid), g)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn update_group(&mut self, g: &Group) -> Result<()> {
+        let sets: Vec<String> = GROUP_COLS
+            .split(", ")
+            .enumerate()
+            .skip(1)
+            .map(|(i, c)| format!("{c} = ${}", i + 2))
+            .collect();
+        let sql = format!(
+            "UPDATE dir_groups SET {} WHERE tenant_id = $1 AND id = $2",
+            sets.join(", ")
+        );
+        bind_group(sqlx::query(&sql).bind(&self.tid), g)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn group(&mut self, group: GroupId) -> Result<Option<Group>> {
+        let sql = format!("SELECT {GROUP_COLS} FROM dir_groups WHERE tenant_id = $1 AND id = $2");
+        let row = sqlx::query(&sql)
+            .bind(&self.tid)
+            .bind(group.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(group_from_row).transpose()
+    }
+
+    /// Groups whose display name or mail nickname is `name` (case-insensitive).
+    pub async fn groups_named(&mut self, name: &str) -> Result<Vec<Group>> {
+        let sql = format!(
+            "SELECT {GROUP_COLS} FROM dir_groups WHERE tenant_id = $1 AND (LOWER(display_name) = $2 OR LOWER(mail_nickname) = $2) ORDER BY created_at"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&self.tid)
+            .bind(name.trim().to_lowercase())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    pub async fn groups(&mut self) -> Result<Vec<Group>> {
+        let sql = format!(
+            "SELECT {GROUP_COLS} FROM dir_groups WHERE tenant_id = $1 ORDER BY display_name, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&self.tid)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    pub async fn delete_group(&mut self, group: GroupId) -> Result<()> {
+        let g = group.to_string();
+        for sql in [
+            "DELETE FROM memberships WHERE tenant_id = $1 AND (group_id = $2 OR member_id = $2)",
+            "DELETE FROM group_assignments WHERE tenant_id = $1 AND group_id = $2",
+            "DELETE FROM dir_groups WHERE tenant_id = $1 AND id = $2",
+        ] {
+            sqlx::query(sql)
+                .bind(&self.tid)
+                .bind(&g)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    // ---- memberships ----------------------------------------------------------------------
+
+    /// Adds a membership; returns false when it already existed.
+    pub async fn add_membership(&mut self, m: &MembershipRow) -> Result<bool> {
+        let n = sqlx::query(
+            "INSERT INTO memberships (tenant_id, group_id, member_id, member_kind, dynamic, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING",
+        )
+        .bind(&self.tid)
+        .bind(m.group_id.to_string())
+        .bind(m.member_id.to_string())
+        .bind(m.kind.as_str())
+        .bind(m.dynamic as i64)
+        .bind(m.created_at.0)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// Inserts many user memberships of one group (bulk import, benchmarks).
+    pub async fn add_memberships(&mut self, rows: &[MembershipRow]) -> Result<()> {
+        for chunk in rows.chunks(1000) {
+            let sql = format!(
+                "INSERT INTO memberships (tenant_id, group_id, member_id, member_kind, dynamic, created_at) VALUES {} ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING",
+                values_placeholders(6, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for m in chunk {
+                q = q
+                    .bind(&self.tid)
+                    .bind(m.group_id.to_string())
+                    .bind(m.member_id.to_string())
+                    .bind(m.kind.as_str())
+                    .bind(m.dynamic as i64)
+                    .bind(m.created_at.0);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes a membership; returns false when there was none.
+    pub async fn remove_membership(&mut self, group: GroupId, member: uuid::Uuid) -> Result<bool> {
+        let n = sqlx::query(
+            "DELETE FROM memberships WHERE tenant_id = $1 AND group_id = $2 AND member_id = $3",
+        )
+        .bind(&self.tid)
+        .bind(group.to_string())
+        .bind(member.to_string())
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
+    pub async fn members_of(&mut self, group: GroupId) -> Result<Vec<MembershipRow>> {
+        let rows = sqlx::query("SELECT group_id, member_id, member_kind, dynamic, created_at FROM memberships WHERE tenant_id = $1 AND group_id = $2")
+            .bind(&self.tid)
+            .bind(group.to_string())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(membership_from_row).collect()
+    }
+
+    /// Memberships whose member is one of `members`.
+    pub async fn memberships_of(&mut self, members: &[uuid::Uuid]) -> Result<Vec<MembershipRow>> {
+        let mut out = Vec::new();
+        for chunk in members.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT group_id, member_id, member_kind, dynamic, created_at FROM memberships WHERE tenant_id = $1 AND member_id IN ({})",
+                list_placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(&self.tid);
+            for m in chunk {
+                q = q.bind(m.to_string());
+            }
+            for r in q.fetch_all(&mut *self.tx).await? {
+                out.push(membership_from_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Group-in-group edges of the tenant (few; loaded whole for nested-group walks).
+    pub async fn group_edges(&mut self) -> Result<Vec<MembershipRow>> {
+        let rows = sqlx::query("SELECT group_id, member_id, member_kind, dynamic, created_at FROM memberships WHERE tenant_id = $1 AND member_kind = 'group'")
+            .bind(&self.tid)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(membership_from_row).collect()
+    }
+
+    pub async fn all_memberships(&mut self) -> Result<Vec<MembershipRow>> {
+        let rows = sqlx::query("SELECT group_id, member_id, member_kind, dynamic, created_at FROM memberships WHERE tenant_id = $1")
+            .bind(&self.tid)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(membership_from_row).collect()
+    }
+
+    // ---- license intent -------------------------------------------------------------------
+
+    /// Sets a direct assignment; an existing one keeps its creation time (D4) and gets the new
+    /// disabled plans (Graph: adding an assigned SKU replaces its options).
+    pub async fn upsert_direct(
+        &mut self,
+        user: UserId,
+        sku: SkuId,
+        disabled: &[PlanId],
+        at: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO direct_assignments (tenant_id, user_id, sku_id, disabled_plans, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant_id, user_id, sku_id) DO UPDATE SET disabled_plans = excluded.disabled_plans",
+        )
+        .bind(&self.tid)
+        .bind(user.to_string())
+        .bind(sku.to_string())
+        .bind(encode_plans(disabled))
+        .bind(at.0)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_direct(&mut self, user: UserId, sku: SkuId) -> Result<bool> {
+        let n = sqlx::query(
+            "DELETE FROM direct_assignments WHERE tenant_id = $1 AND user_id = $2 AND sku_id = $3",
+        )
+        .bind(&self.tid)
+        .bind(user.to_string())
+        .bind(sku.to_string())
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// Direct assignments of the given users, or of everybody when `users` is None.
+    pub async fn direct_assignments(
+        &mut self,
+        users: Option<&[UserId]>,
+    ) -> Result<Vec<(UserId, SkuId, Vec<PlanId>, Timestamp)>> {
+        let base = "SELECT user_id, sku_id, disabled_plans, created_at FROM direct_assignments WHERE tenant_id = $1";
+        let mut rows = Vec::new();
+        match users {
+            None => {
+                rows = sqlx::query(base)
+                    .bind(&self.tid)
+                    .fetch_all(&mut *self.tx)
+                    .await?
+            }
+            Some(ids) => {
+                for chunk in ids.chunks(CHUNK) {
+                    let sql = format!(
+                        "{base} AND user_id IN ({})",
+                        list_placeholders(2, chunk.len())
+                    );
+                    let mut q = sqlx::query(&sql).bind(&self.tid);
+                    for u in chunk {
+                        q = q.bind(u.to_string());
+                    }
+                    rows.extend(q.fetch_all(&mut *self.tx).await?);
+                }
+            }
+        }
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    id(&r.try_get::<String, _>("user_id")?)?,
+                    id(&r.try_get::<String, _>("sku_id")?)?,
+                    decode_plans(&r.try_get::<String, _>("disabled_plans")?)?,
+                    Timestamp(r.try_get("created_at")?),
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn upsert_group_assignment(&mut self, a: &GroupAssignmentRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO group_assignments (tenant_id, group_id, sku_id, disabled_plans, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant_id, group_id, sku_id) DO UPDATE SET disabled_plans = excluded.disabled_plans",
+        )
+        .bind(&self.tid)
+        .bind(a.group_id.to_string())
+        .bind(a.sku_id.to_string())
+        .bind(encode_plans(&a.disabled_plans))
+        .bind(a.created_at.0)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_group_assignment(&mut self, group: GroupId, sku: SkuId) -> Result<bool> {
+        let n = sqlx::query(
+            "DELETE FROM group_assignments WHERE tenant_id = $1 AND group_id = $2 AND sku_id = $3",
+        )
+        .bind(&self.tid)
+        .bind(group.to_string())
+        .bind(sku.to_string())
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// Every group assignment of the tenant (few; loaded whole).
+    pub async fn group_assignments(&mut self) -> Result<Vec<GroupAssignmentRow>> {
+        let rows = sqlx::query("SELECT group_id, sku_id, disabled_plans, created_at FROM group_assignments WHERE tenant_id = $1")
+            .bind(&self.tid)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(GroupAssignmentRow {
+                    group_id: id(&r.try_get::<String, _>("group_id")?)?,
+                    sku_id: id(&r.try_get::<String, _>("sku_id")?)?,
+                    disabled_plans: decode_plans(&r.try_get::<String, _>("disabled_plans")?)?,
+                    created_at: Timestamp(r.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    // ---- subscriptions and catalog --------------------------------------------------------
+
+    pub async fn upsert_subscription(&mut self, s: &Subscription) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO subscriptions (tenant_id, id, sku_id, units, status, is_trial, self_service_owner, created_at, next_lifecycle_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET units = excluded.units, status = excluded.status, is_trial = excluded.is_trial,
+               self_service_owner = excluded.self_service_owner, next_lifecycle_at = excluded.next_lifecycle_at",
+        )
+        .bind(&self.tid)
+        .bind(s.id.to_string())
+        .bind(s.sku_id.to_string())
+        .bind(s.units)
+        .bind(s.status.as_str())
+        .bind(s.is_trial as i64)
+        .bind(s.self_service_owner.map(|o| o.to_string()))
+        .bind(s.created_at.0)
+        .bind(s.next_lifecycle_at.map(|t| t.0))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn subscriptions(&mut self) -> Result<Vec<Subscription>> {
+        let rows = sqlx::query("SELECT id, sku_id, units, status, is_trial, self_service_owner, created_at, next_lifecycle_at FROM subscriptions WHERE tenant_id = $1 ORDER BY created_at, id")
+            .bind(&self.tid)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(subscription_from_row).collect()
+    }
+
+    pub async fn subscription(&mut self, sub: SubscriptionId) -> Result<Option<Subscription>> {
+        let row = sqlx::query("SELECT id, sku_id, units, status, is_trial, self_service_owner, created_at, next_lifecycle_at FROM subscriptions WHERE tenant_id = $1 AND id = $2")
+            .bind(&self.tid)
+            .bind(sub.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(subscription_from_row).transpose()
+    }
+
+    pub async fn upsert_custom_plan(&mut self, p: &Plan) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO custom_plans (tenant_id, id, name, friendly_name) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, friendly_name = excluded.friendly_name",
+        )
+        .bind(&self.tid)
+        .bind(p.id.to_string())
+        .bind(&p.name)
+        .bind(&p.friendly_name)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn upsert_custom_product(&mut self, p: &Product) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO custom_products (tenant_id, sku_id, part_number, display_name, applies_to, plans) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (tenant_id, sku_id) DO UPDATE SET part_number = excluded.part_number, display_name = excluded.display_name,
+               applies_to = excluded.applies_to, plans = excluded.plans",
+        )
+        .bind(&self.tid)
+        .bind(p.sku_id.to_string())
+        .bind(&p.part_number)
+        .bind(&p.display_name)
+        .bind(p.applies_to.as_str())
+        .bind(encode_plans(&p.plans))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn custom_catalog(&mut self) -> Result<(Vec<Plan>, Vec<Product>)> {
+        let plans =
+            sqlx::query("SELECT id, name, friendly_name FROM custom_plans WHERE tenant_id = $1")
+                .bind(&self.tid)
+                .fetch_all(&mut *self.tx)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(Plan {
+                        id: id(&r.try_get::<String, _>("id")?)?,
+                        name: r.try_get("name")?,
+                        friendly_name: r.try_get("friendly_name")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+        let products = sqlx::query("SELECT sku_id, part_number, display_name, applies_to, plans FROM custom_products WHERE tenant_id = $1")
+            .bind(&self.tid)
+            .fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(|r| {
+                let applies: String = r.try_get("applies_to")?;
+                Ok(Product {
+                    sku_id: id(&r.try_get::<String, _>("sku_id")?)?,
+                    part_number: r.try_get("part_number")?,
+                    display_name: r.try_get("display_name")?,
+                    applies_to: if applies == "Company" { AppliesTo::Company } else { AppliesTo::User },
+                    plans: decode_plans(&r.try_get::<String, _>("plans")?)?,
+                    custom: true,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((plans, products))
+    }
+
+    // ---- roles ----------------------------------------------------------------------------
+
+    pub async fn add_role(
+        &mut self,
+        user: UserId,
+        role: DirectoryRole,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let n = sqlx::query("INSERT INTO role_assignments (tenant_id, user_id, role_template_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, user_id, role_template_id) DO NOTHING")
+            .bind(&self.tid)
+            .bind(user.to_string())
+            .bind(role.template_id())
+            .bind(at.0)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    pub async fn remove_role(&mut self, user: UserId, role: DirectoryRole) -> Result<bool> {
+        let n = sqlx::query("DELETE FROM role_assignments WHERE tenant_id = $1 AND user_id = $2 AND role_template_id = $3")
+            .bind(&self.tid)
+            .bind(user.to_string())
+            .bind(role.template_id())
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    pub async fn roles_of(&mut self, user: UserId) -> Result<Vec<DirectoryRole>> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT role_template_id FROM role_assignments WHERE tenant_id = $1 AND user_id = $2 ORDER BY role_template_id")
+            .bind(&self.tid)
+            .bind(user.to_string())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        Ok(ids.iter().filter_map(|i| DirectoryRole::parse(i)).collect())
+    }
+
+    pub async fn role_assignments(&mut self) -> Result<Vec<(UserId, DirectoryRole, Timestamp)>> {
+        let rows = sqlx::query("SELECT user_id, role_template_id, created_at FROM role_assignments WHERE tenant_id = $1 ORDER BY created_at")
+            .bind(&self.tid)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let role: String = r.try_get("role_template_id")?;
+            if let Some(role) = DirectoryRole::parse(&role) {
+                out.push((
+                    id(&r.try_get::<String, _>("user_id")?)?,
+                    role,
+                    Timestamp(r.try_get("created_at")?),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    // ---- derived state --------------------------------------------------------------------
+
+    /// Path states of the given users, or of everybody when `users` is None.
+    pub async fn path_states(
+        &mut self,
+        users: Option<&[UserId]>,
+    ) -> Result<HashMap<UserId, Vec<PathState>>> {
+        let base = format!("SELECT {STATE_COLS} FROM path_states WHERE tenant_id = $1");
+        let mut out: HashMap<UserId, Vec<PathState>> = HashMap::new();
+        let mut push = |rows: Vec<AnyRow>| -> Result<()> {
+            for r in rows {
+                let (u, s) = state_from_row(&r)?;
+                out.entry(u).or_default().push(s);
+            }
+            Ok(())
+        };
+        match users {
+            None => push(
+                sqlx::query(&base)
+                    .bind(&self.tid)
+                    .fetch_all(&mut *self.tx)
+                    .await?,
+            )?,
+            Some(ids) => {
+                for chunk in ids.chunks(CHUNK) {
+                    let sql = format!(
+                        "{base} AND user_id IN ({})",
+                        list_placeholders(2, chunk.len())
+                    );
+                    let mut q = sqlx::query(&sql).bind(&self.tid);
+                    for u in chunk {
+                        q = q.bind(u.to_string());
+                    }
+                    push(q.fetch_all(&mut *self.tx).await?)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replaces the path states of some users: deletes the rows of `clear` (users that had
+    /// states) and inserts `states`.
+    pub async fn replace_path_states(
+        &mut self,
+        clear: &[UserId],
+        states: &[StoredPathState],
+    ) -> Result<()> {
+        for chunk in clear.chunks(CHUNK) {
+            let sql = format!(
+                "DELETE FROM path_states WHERE tenant_id = $1 AND user_id IN ({})",
+                list_placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(&self.tid);
+            for u in chunk {
+                q = q.bind(u.to_string());
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        let full = format!(
+            "INSERT INTO path_states (tenant_id, {STATE_COLS}) VALUES {}",
+            values_placeholders(12, STATE_BATCH)
+        );
+        for chunk in states.chunks(STATE_BATCH) {
+            let partial;
+            let sql = if chunk.len() == STATE_BATCH {
+                &full
+            } else {
+                partial = format!(
+                    "INSERT INTO path_states (tenant_id, {STATE_COLS}) VALUES {}",
+                    values_placeholders(12, chunk.len())
+                );
+                &partial
+            };
+            let mut q = sqlx::query(sql);
+            for (u, s) in chunk {
+                q = q
+                    .bind(&self.tid)
+                    .bind(u.to_string())
+                    .bind(s.sku.to_string())
+                    .bind(source_str(&s.source))
+                    .bind(s.status.as_str())
+                    .bind(s.error.as_str())
+                    .bind(s.applied as i64)
+                    .bind(encode_plans(&s.disabled_plans))
+                    .bind(s.since.0)
+                    .bind(s.priority as i64)
+                    .bind(s.detail.clone())
+                    .bind(s.updated_at.0);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Users waiting for a seat of `sku` (CountViolation), in D4 order.
+    pub async fn waiting_for(&mut self, sku: SkuId, limit: i64) -> Result<Vec<UserId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT user_id FROM path_states WHERE tenant_id = $1 AND sku_id = $2 AND error = 'CountViolation'
+             GROUP BY user_id ORDER BY MAX(priority) DESC, MIN(since), user_id LIMIT $3",
+        )
+        .bind(&self.tid)
+        .bind(sku.to_string())
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        ids.iter().map(|s| id(s)).collect()
+    }
+
+    /// Users holding a seat of `sku`.
+    pub async fn holders_of(&mut self, sku: SkuId) -> Result<Vec<UserId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT user_id FROM path_states WHERE tenant_id = $1 AND sku_id = $2 AND applied = 1",
+        )
+        .bind(&self.tid)
+        .bind(sku.to_string())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        ids.iter().map(|s| id(s)).collect()
+    }
+
+    /// Users with a path from `group` that is in error (Graph membersWithLicenseErrors).
+    pub async fn users_with_errors_from(&mut self, group: GroupId) -> Result<Vec<UserId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT user_id FROM path_states WHERE tenant_id = $1 AND source = $2 AND error <> 'None' ORDER BY user_id",
+        )
+        .bind(&self.tid)
+        .bind(group.to_string())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        ids.iter().map(|s| id(s)).collect()
+    }
+
+    /// Per group: users licensed through it and users in error.
+    pub async fn group_license_counts(&mut self) -> Result<HashMap<GroupId, (i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT source, COUNT(DISTINCT CASE WHEN applied = 1 THEN user_id END) AS ok, COUNT(DISTINCT CASE WHEN error <> 'None' THEN user_id END) AS bad
+             FROM path_states WHERE tenant_id = $1 AND source <> 'direct' GROUP BY source",
+        )
+        .bind(&self.tid)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let g: String = r.try_get("source")?;
+            out.insert(id(&g)?, (r.try_get("ok")?, r.try_get("bad")?));
+        }
+        Ok(out)
+    }
+
+    pub async fn sku_usage(&mut self) -> Result<HashMap<SkuId, i64>> {
+        let rows = sqlx::query("SELECT sku_id, consumed FROM sku_usage WHERE tenant_id = $1")
+            .bind(&self.tid)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        let mut out = HashMap::new();
+        for r in rows {
+            out.insert(
+                id(&r.try_get::<String, _>("sku_id")?)?,
+                r.try_get("consumed")?,
+            );
+        }
+        Ok(out)
+    }
+
+    pub async fn set_sku_usage(&mut self, sku: SkuId, consumed: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sku_usage (tenant_id, sku_id, consumed) VALUES ($1, $2, $3)
+             ON CONFLICT (tenant_id, sku_id) DO UPDATE SET consumed = excluded.consumed",
+        )
+        .bind(&self.tid)
+        .bind(sku.to_string())
+        .bind(consumed)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    // ---- audit ----------------------------------------------------------------------------
+
+    pub async fn insert_audit(&mut self, rows: &[AuditRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let next: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM audit_log WHERE tenant_id = $1")
+                .bind(&self.tid)
+                .fetch_one(&mut *self.tx)
+                .await?;
+        for (i, chunk) in rows.chunks(500).enumerate() {
+            let sql = format!(
+                "INSERT INTO audit_log (tenant_id, id, seq, at, category, activity, result, result_reason, actor, target_type, target_id, target_name, modified) VALUES {}",
+                values_placeholders(13, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for (j, a) in chunk.iter().enumerate() {
+                q = q
+                    .bind(&self.tid)
+                    .bind(a.id.clone())
+                    .bind(next + 1 + (i * 500 + j) as i64)
+                    .bind(a.at.0)
+                    .bind(a.category.clone())
+                    .bind(a.activity.clone())
+                    .bind(a.result.clone())
+                    .bind(a.result_reason.clone())
+                    .bind(a.actor.clone())
+                    .bind(a.target_type.clone())
+                    .bind(a.target_id.clone())
+                    .bind(a.target_name.clone())
+                    .bind(a.modified.clone());
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Newest audit events first.
+    pub async fn audit(&mut self, limit: i64) -> Result<Vec<AuditRow>> {
+        let rows = sqlx::query(
+            "SELECT id, seq, at, category, activity, result, result_reason, actor, target_type, target_id, target_name, modified
+             FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(&self.tid)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRow {
+                    id: r.try_get("id")?,
+                    seq: r.try_get("seq")?,
+                    at: Timestamp(r.try_get("at")?),
+                    category: r.try_get("category")?,
+                    activity: r.try_get("activity")?,
+                    result: r.try_get("result")?,
+                    result_reason: r.try_get("result_reason")?,
+                    actor: r.try_get("actor")?,
+                    target_type: r.try_get("target_type")?,
+                    target_id: r.try_get("target_id")?,
+                    target_name: r.try_get("target_name")?,
+                    modified: r.try_get("modified")?,
+                })
+            })
+            .collect()
+    }
+}
+
+type Q<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind_user<'q>(q: Q<'q>, u: &'q User) -> Q<'q> {
+    q.bind(u.id.to_string())
+        .bind(u.upn.as_str())
+        .bind(u.display_name.as_str())
+        .bind(u.given_name.as_deref())
+        .bind(u.surname.as_deref())
+        .bind(u.mail_nickname.as_str())
+        .bind(u.mail.as_deref())
+        .bind(u.usage_location.map(|l| l.as_str().to_string()))
+        .bind(u.user_type.as_str())
+        .bind(u.account_enabled as i64)
+        .bind(u.job_title.as_deref())
+        .bind(u.department.as_deref())
+        .bind(u.company_name.as_deref())
+        .bind(u.employee_id.as_deref())
+        .bind(u.office_location.as_deref())
+        .bind(u.business_phone.as_deref())
+        .bind(u.mobile_phone.as_deref())
+        .bind(u.fax.as_deref())
+        .bind(u.street_address.as_deref())
+        .bind(u.city.as_deref())
+        .bind(u.state.as_deref())
+        .bind(u.postal_code.as_deref())
+        .bind(u.country.as_deref())
+        .bind(u.password_hash.as_deref())
+        .bind(u.force_change_password as i64)
+        .bind(u.created_at.0)
+        .bind(u.deleted_at.map(|t| t.0))
+        .bind(u.on_premises_sync_enabled.map(|b| b as i64))
+}
+
+fn bind_group<'q>(q: Q<'q>, g: &'q Group) -> Q<'q> {
+    q.bind(g.id.to_string())
+        .bind(g.display_name.as_str())
+        .bind(g.description.as_deref())
+        .bind(g.mail_nickname.as_str())
+        .bind(match g.kind {
+            GroupKind::Security => "Security",
+            GroupKind::Microsoft365 => "Microsoft365",
+        })
+        .bind(g.security_enabled as i64)
+        .bind(g.mail_enabled as i64)
+        .bind(g.membership_rule.as_deref())
+        .bind(g.rule_paused as i64)
+        .bind(g.license_priority as i64)
+        .bind(g.created_at.0)
+}
