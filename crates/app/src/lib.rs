@@ -1,1 +1,169 @@
-//! placeholder
+//! skuld's use cases. Every change that can affect a license — a user, a membership, a group
+//! license, a subscription — comes through here: authorize, open the tenant's write transaction,
+//! change intent, let the engine derive the new state ([`reconcile`]), write it with the audit
+//! rows, commit.
+//!
+//! Architecture Invariant: no other crate writes license state or seat counters; the protocol
+//! crates and the CLI call these functions.
+
+mod audit;
+mod bench;
+mod catalog;
+mod demo;
+mod doctor;
+mod error;
+mod groups;
+mod licenses;
+mod reconcile;
+mod subscriptions;
+mod users;
+mod views;
+
+pub use audit::Actor;
+pub use bench::{BenchFanout, BenchMemberAdd};
+pub use demo::DemoSummary;
+pub use doctor::DoctorReport;
+pub use error::AppError;
+pub use groups::{GroupPatch, NewGroup};
+pub use licenses::FanoutResult;
+pub use licenses::LicenseSpec;
+pub use subscriptions::NewSubscription;
+pub use users::{generate_password, verify_password, NewUser, UserPatch};
+pub use views::{GroupView, PathView, SkuRow, UserLicense, UserView};
+
+use skuld_domain::{Catalog, Tenant, TenantId, Timestamp, UsageLocation};
+use skuld_store::{Store, TenantTx};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// The application: a store plus per-tenant caches.
+#[derive(Clone)]
+pub struct App {
+    store: Store,
+    catalogs: Arc<Mutex<HashMap<TenantId, Arc<Catalog>>>>,
+}
+
+/// Milliseconds since the epoch from the system clock; the only clock of the application.
+pub fn now() -> Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp(d.as_millis() as i64)
+}
+
+impl App {
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            catalogs: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    pub async fn open(url: &str) -> Result<Self> {
+        Ok(Self::new(Store::open(url).await?))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The Microsoft catalog plus the tenant's own products and plans (D14), cached.
+    pub(crate) async fn catalog(&self, tx: &mut TenantTx) -> Result<Arc<Catalog>> {
+        if let Some(c) = self
+            .catalogs
+            .lock()
+            .expect("catalog cache")
+            .get(&tx.tenant())
+        {
+            return Ok(c.clone());
+        }
+        let (plans, products) = tx.custom_catalog().await?;
+        let base = Catalog::microsoft();
+        let cat = if plans.is_empty() && products.is_empty() {
+            base
+        } else {
+            let mut c = (*base).clone();
+            for p in plans {
+                c.add_plan(p);
+            }
+            for p in products {
+                c.add_product(p).map_err(AppError::Corrupt)?;
+            }
+            Arc::new(c)
+        };
+        self.catalogs
+            .lock()
+            .expect("catalog cache")
+            .insert(tx.tenant(), cat.clone());
+        Ok(cat)
+    }
+
+    pub(crate) fn forget_catalog(&self, tenant: TenantId) {
+        self.catalogs.lock().expect("catalog cache").remove(&tenant);
+    }
+
+    /// Creates a tenant with one verified domain, which is its default.
+    pub async fn create_tenant(&self, name: &str, domain: &str, country: &str) -> Result<Tenant> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(AppError::BadRequest("a tenant needs a name".into()));
+        }
+        let domain = domain.trim().to_ascii_lowercase();
+        if !domain.contains('.')
+            || !domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        {
+            return Err(AppError::BadRequest(format!(
+                "'{domain}' is not a valid domain name"
+            )));
+        }
+        let country =
+            UsageLocation::parse(country).map_err(|e| AppError::BadRequest(e.to_string()))?;
+        if self.store.find_tenant(&domain).await?.is_some()
+            || self.store.find_tenant(name).await?.is_some()
+        {
+            return Err(AppError::BadRequest(format!(
+                "a tenant named '{name}' or with domain '{domain}' already exists"
+            )));
+        }
+        let t = Tenant {
+            id: TenantId::new(),
+            name: name.to_string(),
+            domains: vec![domain.clone()],
+            default_domain: domain,
+            country,
+            created_at: now(),
+        };
+        self.store.create_tenant(&t).await?;
+        Ok(t)
+    }
+
+    /// Finds a tenant by id, name or domain.
+    pub async fn tenant(&self, key: &str) -> Result<Tenant> {
+        self.store
+            .find_tenant(key)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("tenant '{key}' does not exist")))
+    }
+
+    pub async fn tenants(&self) -> Result<Vec<Tenant>> {
+        Ok(self.store.tenants().await?)
+    }
+
+    /// The only tenant, when there is exactly one (so the CLI can omit `--tenant`).
+    pub async fn sole_tenant(&self) -> Result<Tenant> {
+        let mut all = self.store.tenants().await?;
+        match all.len() {
+            1 => Ok(all.remove(0)),
+            0 => Err(AppError::NotFound(
+                "there is no tenant yet: run `skuld demo` or `skuld tenant add`".into(),
+            )),
+            _ => Err(AppError::BadRequest(
+                "there are several tenants: name one with --tenant".into(),
+            )),
+        }
+    }
+}

@@ -164,7 +164,7 @@ pub enum GroupKind {
 
 /// A group. Static groups have explicit members (users and groups); dynamic groups derive their
 /// user members from `membership_rule`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Group {
     pub id: GroupId,
     pub display_name: String,

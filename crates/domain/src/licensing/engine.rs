@@ -326,7 +326,7 @@ impl<'a> Engine<'a> {
                         i,
                         LicenseError::MutuallyExclusiveViolation,
                         format!(
-                            "service plans {}, {} are mutually exclusive",
+                            "service plans {},{} are mutually exclusive",
                             self.catalog.plan_name(p),
                             self.catalog.plan_name(&q)
                         ),
@@ -456,15 +456,14 @@ impl<'a> Engine<'a> {
                         .iter()
                         .any(|r| plans.contains(r))
                 })
-                .map(|p| self.catalog.plan_name(p))
-                .unwrap_or_default();
+                .copied();
             out.push(PathState {
                 status: PathStatus::ActiveWithError,
                 error: LicenseError::DependencyViolation,
                 applied: true,
-                detail: format!(
-                    "the license was removed but service plan {dependent} depends on it; it stays until the dependency is resolved"
-                ),
+                detail: dependent
+                    .map(|p| self.dependency_text(&p))
+                    .unwrap_or_default(),
                 updated_at: self.now,
                 ..s.clone()
             });

@@ -1,0 +1,517 @@
+//! Group use cases: create, change, delete, members (static, nested, dynamic).
+
+use crate::audit::{Actor, Audit};
+use crate::reconcile::{reconcile, transitive_user_members, Groups};
+use crate::users::{bad, find_user};
+use crate::{App, AppError, Result};
+use skuld_domain::directory::{matches_user, GroupKind};
+use skuld_domain::rule::MembershipRule;
+use skuld_domain::{DirectoryRole, Group, GroupId, Tenant, Timestamp, User, UserId};
+use skuld_store::{MemberKind, MembershipRow, TenantTx};
+use std::collections::HashSet;
+
+/// A group to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewGroup {
+    pub display_name: String,
+    pub description: Option<String>,
+    pub mail_nickname: Option<String>,
+    pub kind: GroupKind,
+    pub security_enabled: bool,
+    pub mail_enabled: bool,
+    /// A dynamic membership rule; the group is static when None.
+    pub membership_rule: Option<String>,
+    pub license_priority: i32,
+}
+
+/// Changes to a group; `None` leaves a property as it is.
+#[derive(Debug, Clone, Default)]
+pub struct GroupPatch {
+    pub display_name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub membership_rule: Option<String>,
+    pub rule_paused: Option<bool>,
+    pub license_priority: Option<i32>,
+}
+
+fn parse_rule(text: &str) -> Result<MembershipRule> {
+    MembershipRule::parse(text).map_err(|e| bad(e.to_string()))
+}
+
+/// Brings one user's dynamic memberships in line with the rules (rulebook §2.4 "User attribute
+/// change"). Deleted users keep theirs until restored.
+pub(crate) async fn sync_dynamic_for_user(
+    tx: &mut TenantTx,
+    groups: &Groups,
+    user: &User,
+    now: Timestamp,
+) -> Result<bool> {
+    if user.is_deleted() {
+        return Ok(false);
+    }
+    let current: HashSet<GroupId> = tx
+        .memberships_of(&[user.id.0])
+        .await?
+        .into_iter()
+        .filter(|m| m.dynamic)
+        .map(|m| m.group_id)
+        .collect();
+    let mut changed = false;
+    for g in groups.groups.values() {
+        let Some(text) = &g.membership_rule else {
+            continue;
+        };
+        if g.rule_paused {
+            continue;
+        }
+        let rule = parse_rule(text)?;
+        let want = matches_user(&rule, user);
+        let has = current.contains(&g.id);
+        if want && !has {
+            tx.add_membership(&MembershipRow {
+                group_id: g.id,
+                member_id: user.id.0,
+                kind: MemberKind::User,
+                dynamic: true,
+                created_at: now,
+            })
+            .await?;
+            changed = true;
+        } else if !want && has {
+            tx.remove_membership(g.id, user.id.0).await?;
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+/// Re-evaluates a dynamic group's rule over every live user; returns the users who joined or left.
+pub(crate) async fn sync_dynamic_group(
+    tx: &mut TenantTx,
+    group: &Group,
+    now: Timestamp,
+) -> Result<Vec<UserId>> {
+    if group.membership_rule.is_none() || group.rule_paused {
+        return Ok(Vec::new());
+    }
+    let users = tx.all_users().await?;
+    let (join, leave) = sync_dynamic_group_plan(tx, group, &users).await?;
+    for u in &leave {
+        tx.remove_membership(group.id, u.0).await?;
+    }
+    let rows: Vec<MembershipRow> = join
+        .iter()
+        .map(|u| MembershipRow {
+            group_id: group.id,
+            member_id: u.0,
+            kind: MemberKind::User,
+            dynamic: true,
+            created_at: now,
+        })
+        .collect();
+    tx.add_memberships(&rows).await?;
+    Ok(join.into_iter().chain(leave).collect())
+}
+
+/// Which live users should join and leave a dynamic group, without changing anything.
+pub(crate) async fn sync_dynamic_group_plan(
+    tx: &mut TenantTx,
+    group: &Group,
+    users: &[User],
+) -> Result<(Vec<UserId>, Vec<UserId>)> {
+    let Some(text) = &group.membership_rule else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    if group.rule_paused {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let rule = parse_rule(text)?;
+    let current: HashSet<UserId> = tx
+        .members_of(group.id)
+        .await?
+        .into_iter()
+        .filter(|m| m.kind == MemberKind::User)
+        .map(|m| UserId(m.member_id))
+        .collect();
+    let (mut join, mut leave) = (Vec::new(), Vec::new());
+    for u in users.iter().filter(|u| !u.is_deleted()) {
+        let want = matches_user(&rule, u);
+        if want && !current.contains(&u.id) {
+            join.push(u.id);
+        } else if !want && current.contains(&u.id) {
+            leave.push(u.id);
+        }
+    }
+    Ok((join, leave))
+}
+
+/// A group by id, display name or mail nickname.
+pub(crate) async fn find_group(tx: &mut TenantTx, key: &str) -> Result<Group> {
+    let key = key.trim();
+    if let Ok(id) = GroupId::parse(key) {
+        if let Some(g) = tx.group(id).await? {
+            return Ok(g);
+        }
+        return Err(AppError::not_found(key));
+    }
+    let mut hits = tx.groups_named(key).await?;
+    match hits.len() {
+        0 => Err(AppError::not_found(key)),
+        1 => Ok(hits.remove(0)),
+        n => Err(bad(format!(
+            "{n} groups are named '{key}': use the group's id"
+        ))),
+    }
+}
+
+impl App {
+    pub async fn create_group(&self, tenant: &Tenant, n: NewGroup, actor: &Actor) -> Result<Group> {
+        if !actor.any(&[
+            DirectoryRole::GroupsAdministrator,
+            DirectoryRole::UserAdministrator,
+        ]) {
+            return Err(AppError::forbidden());
+        }
+        let name = n.display_name.trim().to_string();
+        if name.is_empty() {
+            return Err(bad(
+                "A value is required for property 'displayName' of resource 'Group'.",
+            ));
+        }
+        let nick = n
+            .mail_nickname
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| {
+                name.chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                    .collect()
+            });
+        if nick.is_empty()
+            || nick.chars().count() > 64
+            || !nick.is_ascii()
+            || nick.contains([
+                '@', '(', ')', '\\', '[', ']', '"', ';', ':', '.', '<', '>', ',', ' ',
+            ])
+        {
+            return Err(bad(
+                "Invalid value specified for property 'mailNickname' of resource 'Group'.",
+            ));
+        }
+        if let Some(r) = &n.membership_rule {
+            parse_rule(r)?;
+        }
+        let (mut tx, cx) = self.begin(tenant).await?;
+        let g = Group {
+            id: GroupId::new(),
+            display_name: name,
+            description: n.description.filter(|d| !d.trim().is_empty()),
+            mail_nickname: nick,
+            kind: n.kind,
+            security_enabled: n.security_enabled,
+            mail_enabled: n.mail_enabled,
+            membership_rule: n.membership_rule.map(|r| r.trim().to_string()),
+            rule_paused: false,
+            license_priority: n.license_priority,
+            created_at: cx.now,
+        };
+        tx.insert_group(&g).await?;
+        let joined = sync_dynamic_group(&mut tx, &g, cx.now).await?;
+        let mut audit = Audit::new(actor, cx.now);
+        audit.push(
+            "GroupManagement",
+            "Add group",
+            "Group",
+            g.id.to_string(),
+            g.display_name.clone(),
+            vec![],
+            None,
+        );
+        for u in &joined {
+            audit.push(
+                "GroupManagement",
+                "Add member to group",
+                "Group",
+                g.id.to_string(),
+                g.display_name.clone(),
+                vec![("Member", String::new(), u.to_string())],
+                None,
+            );
+        }
+        tx.insert_audit(&audit.rows).await?;
+        tx.commit().await?;
+        Ok(g)
+    }
+
+    pub async fn group(&self, tenant: &Tenant, key: &str) -> Result<Group> {
+        let mut tx = self.store().read(tenant.id).await?;
+        let g = find_group(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(g)
+    }
+
+    pub async fn groups(&self, tenant: &Tenant) -> Result<Vec<Group>> {
+        let mut tx = self.store().read(tenant.id).await?;
+        let g = tx.groups().await?;
+        tx.commit().await?;
+        Ok(g)
+    }
+
+    /// Changes a group. A new membership rule is applied at once: users who stop matching leave
+    /// the group and lose what it licensed (rulebook §2.4 "Dynamic rule edited").
+    pub async fn update_group(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        p: GroupPatch,
+        actor: &Actor,
+    ) -> Result<Group> {
+        let licensing_only = p.display_name.is_none()
+            && p.description.is_none()
+            && p.membership_rule.is_none()
+            && p.rule_paused.is_none();
+        let allowed = actor.any(&[
+            DirectoryRole::GroupsAdministrator,
+            DirectoryRole::UserAdministrator,
+        ]) || (licensing_only && actor.has(DirectoryRole::LicenseAdministrator));
+        if !allowed {
+            return Err(AppError::forbidden());
+        }
+        let (mut tx, cx) = self.begin(tenant).await?;
+        let mut g = find_group(&mut tx, key).await?;
+        if let Some(n) = p.display_name {
+            if n.trim().is_empty() {
+                return Err(bad(
+                    "Invalid value specified for property 'displayName' of resource 'Group'.",
+                ));
+            }
+            g.display_name = n.trim().to_string();
+        }
+        if let Some(d) = p.description {
+            g.description = d.filter(|d| !d.trim().is_empty());
+        }
+        let mut affected: Vec<UserId> = Vec::new();
+        if let Some(r) = p.membership_rule {
+            parse_rule(&r)?;
+            if !g.is_dynamic() {
+                // Static → dynamic: the static members are removed first (rulebook §2.4).
+                let members = tx.members_of(g.id).await?;
+                if members.iter().any(|m| m.kind == MemberKind::Group) {
+                    return Err(bad("a group with nested groups cannot become dynamic: remove its group members first"));
+                }
+                for m in members {
+                    tx.remove_membership(g.id, m.member_id).await?;
+                    affected.push(UserId(m.member_id));
+                }
+            }
+            g.membership_rule = Some(r.trim().to_string());
+        }
+        if let Some(paused) = p.rule_paused {
+            g.rule_paused = paused;
+        }
+        let priority_changed = p
+            .license_priority
+            .is_some_and(|pr| pr != g.license_priority);
+        if let Some(pr) = p.license_priority {
+            g.license_priority = pr;
+        }
+        tx.update_group(&g).await?;
+        affected.extend(sync_dynamic_group(&mut tx, &g, cx.now).await?);
+        let groups = Groups::load(&mut tx).await?;
+        if priority_changed {
+            affected.extend(transitive_user_members(&mut tx, &groups, g.id).await?);
+        }
+        affected.sort();
+        affected.dedup();
+        reconcile(&mut tx, &cx, &groups, &affected, &[]).await?;
+        let mut audit = Audit::new(actor, cx.now);
+        audit.push(
+            "GroupManagement",
+            "Update group",
+            "Group",
+            g.id.to_string(),
+            g.display_name.clone(),
+            vec![],
+            None,
+        );
+        tx.insert_audit(&audit.rows).await?;
+        tx.commit().await?;
+        Ok(g)
+    }
+
+    /// Deletes a group. Refused while it assigns licenses (D10, rulebook §2.4).
+    pub async fn delete_group(&self, tenant: &Tenant, key: &str, actor: &Actor) -> Result<Group> {
+        if !actor.any(&[
+            DirectoryRole::GroupsAdministrator,
+            DirectoryRole::UserAdministrator,
+        ]) {
+            return Err(AppError::forbidden());
+        }
+        let (mut tx, cx) = self.begin(tenant).await?;
+        let g = find_group(&mut tx, key).await?;
+        let groups = Groups::load(&mut tx).await?;
+        if groups.is_licensed(g.id) {
+            return Err(bad(format!(
+                "The group '{}' has licenses assigned. Remove all licenses from the group before deleting it.",
+                g.display_name
+            )));
+        }
+        // Members of licensed parent groups lose the licenses this group passed on.
+        let affected = transitive_user_members(&mut tx, &groups, g.id).await?;
+        tx.delete_group(g.id).await?;
+        let groups = Groups::load(&mut tx).await?;
+        reconcile(&mut tx, &cx, &groups, &affected, &[]).await?;
+        let mut audit = Audit::new(actor, cx.now);
+        audit.push(
+            "GroupManagement",
+            "Delete group",
+            "Group",
+            g.id.to_string(),
+            g.display_name.clone(),
+            vec![],
+            None,
+        );
+        tx.insert_audit(&audit.rows).await?;
+        tx.commit().await?;
+        Ok(g)
+    }
+
+    /// Adds a user or a group (nested, D2) to a static group; the member's licenses follow
+    /// inside the same transaction (D13).
+    pub async fn add_member(
+        &self,
+        tenant: &Tenant,
+        group: &str,
+        member: &str,
+        actor: &Actor,
+    ) -> Result<()> {
+        self.change_member(tenant, group, member, actor, true).await
+    }
+
+    pub async fn remove_member(
+        &self,
+        tenant: &Tenant,
+        group: &str,
+        member: &str,
+        actor: &Actor,
+    ) -> Result<()> {
+        self.change_member(tenant, group, member, actor, false)
+            .await
+    }
+
+    async fn change_member(
+        &self,
+        tenant: &Tenant,
+        group: &str,
+        member: &str,
+        actor: &Actor,
+        add: bool,
+    ) -> Result<()> {
+        if !actor.any(&[
+            DirectoryRole::GroupsAdministrator,
+            DirectoryRole::UserAdministrator,
+        ]) {
+            return Err(AppError::forbidden());
+        }
+        let (mut tx, cx) = self.begin(tenant).await?;
+        let g = find_group(&mut tx, group).await?;
+        if g.is_dynamic() {
+            return Err(bad(format!(
+                "The members of dynamic group '{}' are set by its membership rule and cannot be added or removed manually.",
+                g.display_name
+            )));
+        }
+        let groups = Groups::load(&mut tx).await?;
+        let (member_id, kind, name) = match find_user(&mut tx, member).await {
+            Ok(u) => (u.id.0, MemberKind::User, u.upn),
+            Err(AppError::NotFound(_)) => {
+                let m = find_group(&mut tx, member).await?;
+                (m.id.0, MemberKind::Group, m.display_name)
+            }
+            Err(e) => return Err(e),
+        };
+        if add && kind == MemberKind::Group {
+            let child = GroupId(member_id);
+            // D2: a group may not contain itself, directly or through others.
+            if child == g.id || groups.descendants(child).contains(&g.id) {
+                return Err(bad(format!(
+                    "adding '{name}' to '{}' would create a cycle of nested groups",
+                    g.display_name
+                )));
+            }
+        }
+        let changed = if add {
+            tx.add_membership(&MembershipRow {
+                group_id: g.id,
+                member_id,
+                kind,
+                dynamic: false,
+                created_at: cx.now,
+            })
+            .await?
+        } else {
+            tx.remove_membership(g.id, member_id).await?
+        };
+        if !changed {
+            return Err(bad(if add {
+                "One or more added object references already exist for the following modified properties: 'members'."
+            } else {
+                "One or more removed object references do not exist for the following modified properties: 'members'."
+            }));
+        }
+        let groups = Groups::load(&mut tx).await?;
+        let affected = match kind {
+            MemberKind::User => vec![UserId(member_id)],
+            MemberKind::Group => {
+                transitive_user_members(&mut tx, &groups, GroupId(member_id)).await?
+            }
+        };
+        let r = reconcile(&mut tx, &cx, &groups, &affected, &[]).await?;
+        let mut audit = Audit::new(actor, cx.now);
+        let act = if add {
+            "Add member to group"
+        } else {
+            "Remove member from group"
+        };
+        audit.push(
+            "GroupManagement",
+            act,
+            "Group",
+            g.id.to_string(),
+            g.display_name.clone(),
+            vec![("Member", String::new(), name)],
+            None,
+        );
+        crate::licenses::audit_license_changes(&mut audit, &mut tx, &r).await?;
+        tx.insert_audit(&audit.rows).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Direct members of a group: users and groups.
+    pub async fn group_members(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+    ) -> Result<(Vec<User>, Vec<Group>)> {
+        let mut tx = self.store().read(tenant.id).await?;
+        let g = find_group(&mut tx, key).await?;
+        let rows = tx.members_of(g.id).await?;
+        let user_ids: Vec<UserId> = rows
+            .iter()
+            .filter(|m| m.kind == MemberKind::User)
+            .map(|m| UserId(m.member_id))
+            .collect();
+        let mut users = tx.users_by_ids(&user_ids).await?;
+        users.retain(|u| !u.is_deleted());
+        users.sort_by(|a, b| a.upn.to_lowercase().cmp(&b.upn.to_lowercase()));
+        let mut groups = Vec::new();
+        for m in rows.iter().filter(|m| m.kind == MemberKind::Group) {
+            if let Some(c) = tx.group(GroupId(m.member_id)).await? {
+                groups.push(c);
+            }
+        }
+        tx.commit().await?;
+        Ok((users, groups))
+    }
+}

@@ -1,0 +1,330 @@
+//! The engine driver: loads the affected users' intent and state, runs the pure engine, writes
+//! what changed, and lets waiting users take seats that were freed (D3) — all inside the
+//! caller's transaction.
+
+use crate::Result;
+use skuld_domain::licensing::{
+    Claim, Engine, SeatLedger, SkuSeats, Source, UserInput, UserOutcome,
+};
+use skuld_domain::{Catalog, Group, GroupId, SkuId, Tenant, Timestamp, UserId};
+use skuld_store::{GroupAssignmentRow, MemberKind, MembershipRow, TenantTx};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+/// Above this many affected users, whole tables are scanned instead of IN lists.
+const SCAN_THRESHOLD: usize = 20_000;
+/// Waiting users loaded per round of self-healing.
+const WAITER_PAGE: i64 = 1_000;
+
+/// What one use case works with.
+pub(crate) struct Ctx {
+    pub catalog: Arc<Catalog>,
+    pub tenant: Tenant,
+    pub now: Timestamp,
+}
+
+impl Ctx {
+    pub fn engine(&self) -> Engine<'_> {
+        Engine::new(&self.catalog, Some(self.tenant.country), self.now)
+    }
+}
+
+/// The result of a reconciliation.
+#[derive(Default)]
+pub(crate) struct Reconciled {
+    /// Outcomes of the affected users, in the order given.
+    pub outcomes: Vec<UserOutcome>,
+    /// Users outside the affected set who took a freed seat.
+    pub healed: Vec<UserId>,
+    /// Users whose states changed, affected or healed.
+    pub changed: usize,
+}
+
+/// The tenant's group structure, loaded once per use case.
+pub(crate) struct Groups {
+    pub groups: HashMap<GroupId, Group>,
+    /// child group → parent groups with the time the edge was made
+    pub parents: HashMap<GroupId, Vec<(GroupId, Timestamp)>>,
+    /// parent group → child groups
+    pub children: HashMap<GroupId, Vec<GroupId>>,
+    pub licenses: HashMap<GroupId, Vec<GroupAssignmentRow>>,
+}
+
+impl Groups {
+    pub async fn load(tx: &mut TenantTx) -> Result<Groups> {
+        let groups: HashMap<GroupId, Group> =
+            tx.groups().await?.into_iter().map(|g| (g.id, g)).collect();
+        let mut parents: HashMap<GroupId, Vec<(GroupId, Timestamp)>> = HashMap::new();
+        let mut children: HashMap<GroupId, Vec<GroupId>> = HashMap::new();
+        for e in tx.group_edges().await? {
+            let child = GroupId(e.member_id);
+            parents
+                .entry(child)
+                .or_default()
+                .push((e.group_id, e.created_at));
+            children.entry(e.group_id).or_default().push(child);
+        }
+        let mut licenses: HashMap<GroupId, Vec<GroupAssignmentRow>> = HashMap::new();
+        for a in tx.group_assignments().await? {
+            licenses.entry(a.group_id).or_default().push(a);
+        }
+        Ok(Groups {
+            groups,
+            parents,
+            children,
+            licenses,
+        })
+    }
+
+    /// Groups reachable upwards from the user's direct groups, each with the time the path came
+    /// to exist: the latest edge along a chain, the earliest chain (D2, D4).
+    pub fn transitive(&self, direct: &[(GroupId, Timestamp)]) -> BTreeMap<GroupId, Timestamp> {
+        let mut best: BTreeMap<GroupId, Timestamp> = BTreeMap::new();
+        let mut todo: Vec<(GroupId, Timestamp)> = direct.to_vec();
+        while let Some((g, t)) = todo.pop() {
+            if best.get(&g).is_some_and(|old| *old <= t) {
+                continue;
+            }
+            best.insert(g, t);
+            for (p, e) in self.parents.get(&g).map(Vec::as_slice).unwrap_or(&[]) {
+                todo.push((*p, t.max(*e)));
+            }
+        }
+        best
+    }
+
+    /// The group and every group nested below it.
+    pub fn descendants(&self, group: GroupId) -> Vec<GroupId> {
+        let mut seen = HashSet::from([group]);
+        let mut todo = vec![group];
+        while let Some(g) = todo.pop() {
+            for c in self.children.get(&g).map(Vec::as_slice).unwrap_or(&[]) {
+                if seen.insert(*c) {
+                    todo.push(*c);
+                }
+            }
+        }
+        let mut v: Vec<GroupId> = seen.into_iter().collect();
+        v.sort();
+        v
+    }
+
+    pub fn is_licensed(&self, group: GroupId) -> bool {
+        self.licenses.get(&group).is_some_and(|l| !l.is_empty())
+    }
+}
+
+/// Users who are members of `group`, directly or through nested groups (D2).
+pub(crate) async fn transitive_user_members(
+    tx: &mut TenantTx,
+    groups: &Groups,
+    group: GroupId,
+) -> Result<Vec<UserId>> {
+    let mut out: HashSet<UserId> = HashSet::new();
+    for g in groups.descendants(group) {
+        for m in tx.members_of(g).await? {
+            if m.kind == MemberKind::User {
+                out.insert(UserId(m.member_id));
+            }
+        }
+    }
+    let mut v: Vec<UserId> = out.into_iter().collect();
+    v.sort();
+    Ok(v)
+}
+
+/// Seats per product: capacity from subscriptions (D8), consumption from the counters.
+pub(crate) async fn load_ledger(tx: &mut TenantTx) -> Result<SeatLedger> {
+    let mut ledger = SeatLedger::default();
+    for s in tx.subscriptions().await? {
+        let e = ledger
+            .skus
+            .entry(s.sku_id)
+            .or_insert_with(SkuSeats::default);
+        if s.status.is_assignable() {
+            e.capacity += s.units;
+        } else if s.status != skuld_domain::SubscriptionStatus::Deleted {
+            e.suspended += s.units;
+        }
+    }
+    for (sku, consumed) in tx.sku_usage().await? {
+        ledger.skus.entry(sku).or_default().consumed = consumed;
+    }
+    Ok(ledger)
+}
+
+/// Builds the engine inputs of `users` from intent and stored state.
+pub(crate) async fn load_inputs(
+    tx: &mut TenantTx,
+    groups: &Groups,
+    users: &[UserId],
+) -> Result<Vec<UserInput>> {
+    let big = users.len() > SCAN_THRESHOLD;
+    let wanted: HashSet<UserId> = users.iter().copied().collect();
+    let rows = if big {
+        tx.all_users()
+            .await?
+            .into_iter()
+            .filter(|u| wanted.contains(&u.id))
+            .collect()
+    } else {
+        tx.users_by_ids(users).await?
+    };
+    let mut direct: HashMap<UserId, Vec<Claim>> = HashMap::new();
+    for (u, sku, disabled, at) in tx
+        .direct_assignments(if big { None } else { Some(users) })
+        .await?
+    {
+        if wanted.contains(&u) {
+            direct.entry(u).or_default().push(Claim {
+                sku,
+                source: Source::Direct,
+                disabled_plans: disabled,
+                since: at,
+                priority: 0,
+            });
+        }
+    }
+    let memberships: Vec<MembershipRow> = if big {
+        tx.all_memberships().await?
+    } else {
+        let ids: Vec<uuid::Uuid> = users.iter().map(|u| u.0).collect();
+        tx.memberships_of(&ids).await?
+    };
+    let mut member_of: HashMap<UserId, Vec<(GroupId, Timestamp)>> = HashMap::new();
+    for m in memberships {
+        let u = UserId(m.member_id);
+        if m.kind == MemberKind::User && wanted.contains(&u) {
+            member_of
+                .entry(u)
+                .or_default()
+                .push((m.group_id, m.created_at));
+        }
+    }
+    let mut states = tx.path_states(if big { None } else { Some(users) }).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for u in rows {
+        let mut claims = direct.remove(&u.id).unwrap_or_default();
+        if let Some(direct_groups) = member_of.get(&u.id) {
+            for (g, since) in groups.transitive(direct_groups) {
+                let Some(group) = groups.groups.get(&g) else {
+                    continue;
+                };
+                // G1: only security-enabled groups license their members.
+                if !group.is_licensable() {
+                    continue;
+                }
+                for a in groups.licenses.get(&g).map(Vec::as_slice).unwrap_or(&[]) {
+                    claims.push(Claim {
+                        sku: a.sku_id,
+                        source: Source::Group(g),
+                        disabled_plans: a.disabled_plans.clone(),
+                        since: since.max(a.created_at),
+                        priority: group.license_priority,
+                    });
+                }
+            }
+        }
+        out.push(UserInput {
+            id: u.id,
+            usage_location: u.usage_location,
+            deleted: u.is_deleted(),
+            claims,
+            current: states.remove(&u.id).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// Re-evaluates `affected` (plus anybody who can now take a freed seat, D3) and writes the
+/// changes. `capacity_changed` names products whose capacity grew, so their waiters get a turn.
+pub(crate) async fn reconcile(
+    tx: &mut TenantTx,
+    cx: &Ctx,
+    groups: &Groups,
+    affected: &[UserId],
+    capacity_changed: &[SkuId],
+) -> Result<Reconciled> {
+    let mut ledger = load_ledger(tx).await?;
+    let start = ledger.clone();
+    let inputs = load_inputs(tx, groups, affected).await?;
+    let engine = cx.engine();
+    let outcomes = engine.evaluate(&mut ledger, &inputs);
+    let mut changed = write_outcomes(tx, &inputs, &outcomes).await?;
+
+    // D3: seats released by this change, or added capacity, go to waiting users in D4 order.
+    let mut healed = Vec::new();
+    let evaluated: HashSet<UserId> = affected.iter().copied().collect();
+    let mut skus: Vec<SkuId> = start
+        .skus
+        .iter()
+        .filter(|(s, before)| ledger.get(s).consumed < before.consumed)
+        .map(|(s, _)| *s)
+        .chain(capacity_changed.iter().copied())
+        .collect();
+    skus.sort();
+    skus.dedup();
+    for sku in skus {
+        let mut offset_blocked: HashSet<UserId> = HashSet::new();
+        while ledger.free(&sku) > 0 {
+            let waiting: Vec<UserId> = tx
+                .waiting_for(sku, WAITER_PAGE + offset_blocked.len() as i64)
+                .await?
+                .into_iter()
+                .filter(|u| !offset_blocked.contains(u))
+                .collect();
+            if waiting.is_empty() {
+                break;
+            }
+            let inputs = load_inputs(tx, groups, &waiting).await?;
+            let outs = engine.evaluate(&mut ledger, &inputs);
+            let n = write_outcomes(tx, &inputs, &outs).await?;
+            changed += n;
+            for o in &outs {
+                if o.changed && !evaluated.contains(&o.user) {
+                    healed.push(o.user);
+                }
+                // Still waiting for this product: blocked by something else; skip next round.
+                if o.waiting_for().any(|s| s == sku) {
+                    offset_blocked.insert(o.user);
+                }
+            }
+            if n == 0 && waiting.len() < WAITER_PAGE as usize {
+                break;
+            }
+        }
+    }
+
+    for (sku, seats) in &ledger.skus {
+        if start.get(sku).consumed != seats.consumed {
+            tx.set_sku_usage(*sku, seats.consumed).await?;
+        }
+    }
+    Ok(Reconciled {
+        outcomes,
+        healed,
+        changed,
+    })
+}
+
+/// Writes the states of users whose outcome changed; returns how many.
+async fn write_outcomes(
+    tx: &mut TenantTx,
+    inputs: &[UserInput],
+    outs: &[UserOutcome],
+) -> Result<usize> {
+    let mut clear = Vec::new();
+    let mut rows = Vec::new();
+    for (i, o) in inputs.iter().zip(outs) {
+        if !o.changed {
+            continue;
+        }
+        if !i.current.is_empty() {
+            clear.push(o.user);
+        }
+        rows.extend(o.states.iter().map(|s| (o.user, s.clone())));
+    }
+    let n = outs.iter().filter(|o| o.changed).count();
+    tx.replace_path_states(&clear, &rows).await?;
+    Ok(n)
+}

@@ -1,0 +1,542 @@
+//! User use cases: create, update, soft delete, restore, purge.
+
+use crate::audit::{Actor, Audit};
+use crate::groups::sync_dynamic_for_user;
+use crate::reconcile::{reconcile, Ctx, Groups};
+use crate::{now, App, AppError, Result};
+use argon2::password_hash::{rand_core::OsRng, SaltString};
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use rand::Rng;
+use skuld_domain::{
+    DirectoryRole, Password, Tenant, Timestamp, Upn, UsageLocation, User, UserId, UserType,
+};
+use skuld_store::TenantTx;
+
+/// A user to create. Only `upn` and `display_name` are required; a password is generated when
+/// none is given.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub upn: String,
+    pub display_name: String,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub mail_nickname: Option<String>,
+    pub usage_location: Option<String>,
+    pub user_type: UserType,
+    pub account_enabled: bool,
+    pub job_title: Option<String>,
+    pub department: Option<String>,
+    pub company_name: Option<String>,
+    pub office_location: Option<String>,
+    pub business_phone: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub fax: Option<String>,
+    pub street_address: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub password: Option<String>,
+    pub force_change_password: bool,
+}
+
+/// Changes to a user; `None` leaves a property as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub usage_location: Option<Option<String>>,
+    pub department: Option<Option<String>>,
+    pub job_title: Option<Option<String>>,
+    pub city: Option<Option<String>>,
+    pub country: Option<Option<String>>,
+    pub company_name: Option<Option<String>>,
+    pub account_enabled: Option<bool>,
+    pub user_type: Option<UserType>,
+}
+
+/// Generates a 16-character password with all four character classes (rulebook §8.2).
+pub fn generate_password() -> String {
+    const LOWER: &[u8] = b"abcdefghijkmnpqrstuvwxyz";
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const DIGIT: &[u8] = b"23456789";
+    const SYM: &[u8] = b"!#$%&*+-=?@";
+    let mut rng = rand::thread_rng();
+    let sets = [LOWER, UPPER, DIGIT, SYM];
+    let mut chars: Vec<u8> = sets.iter().map(|s| s[rng.gen_range(0..s.len())]).collect();
+    while chars.len() < 16 {
+        let s = sets[rng.gen_range(0..sets.len())];
+        chars.push(s[rng.gen_range(0..s.len())]);
+    }
+    for i in (1..chars.len()).rev() {
+        chars.swap(i, rng.gen_range(0..=i));
+    }
+    String::from_utf8(chars).unwrap_or_default()
+}
+
+pub(crate) fn hash_password(p: &Password) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(p.expose().as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Corrupt(format!("password hashing failed: {e}")))
+}
+
+/// Checks a password against a stored argon2id hash.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    argon2::PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+fn clean(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+pub(crate) fn bad(m: impl Into<String>) -> AppError {
+    AppError::BadRequest(m.into())
+}
+
+fn parse_location(l: Option<String>) -> Result<Option<UsageLocation>> {
+    clean(l)
+        .map(|l| UsageLocation::parse(&l).map_err(|e| bad(e.to_string())))
+        .transpose()
+}
+
+impl App {
+    pub(crate) async fn begin(&self, tenant: &Tenant) -> Result<(TenantTx, Ctx)> {
+        let mut tx = self.store().write(tenant.id).await?;
+        let catalog = self.catalog(&mut tx).await?;
+        Ok((
+            tx,
+            Ctx {
+                catalog,
+                tenant: tenant.clone(),
+                now: now(),
+            },
+        ))
+    }
+
+    /// Validates and builds a user (with its hashed password) without storing it.
+    pub(crate) fn build_user(
+        &self,
+        tenant: &Tenant,
+        n: NewUser,
+        at: Timestamp,
+    ) -> Result<(User, Option<String>)> {
+        let upn = Upn::parse(&n.upn).map_err(|e| bad(e.to_string()))?;
+        // Guests carry their home address in the alias (`…#EXT#@tenant`), members need a
+        // verified domain of the tenant.
+        if !tenant.has_domain(upn.domain()) {
+            return Err(bad("The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization."));
+        }
+        let display_name = n.display_name.trim().to_string();
+        if display_name.is_empty() {
+            return Err(bad(
+                "A value is required for property 'displayName' of resource 'User'.",
+            ));
+        }
+        if display_name.chars().count() > 256 {
+            return Err(bad(
+                "Invalid value specified for property 'displayName' of resource 'User'.",
+            ));
+        }
+        let nick = clean(n.mail_nickname).unwrap_or_else(|| upn.alias().replace('#', "_"));
+        if nick.chars().count() > 64
+            || nick.contains([
+                '@', ' ', '(', ')', '\\', '[', ']', '"', ';', ':', '<', '>', ',',
+            ])
+        {
+            return Err(bad(
+                "Invalid value specified for property 'mailNickname' of resource 'User'.",
+            ));
+        }
+        let (password, generated) = match n.password {
+            Some(p) => (p, None),
+            None => {
+                let g = generate_password();
+                (g.clone(), Some(g))
+            }
+        };
+        let password = Password::parse(&password).map_err(|_| {
+            bad("The specified password does not comply with password complexity requirements. Please provide a different password.")
+        })?;
+        for (name, v, max) in [
+            ("givenName", &n.given_name, 64),
+            ("surname", &n.surname, 64),
+            ("jobTitle", &n.job_title, 128),
+            ("department", &n.department, 64),
+        ] {
+            if v.as_ref().is_some_and(|s| s.chars().count() > max) {
+                return Err(bad(format!(
+                    "Invalid value specified for property '{name}' of resource 'User'."
+                )));
+            }
+        }
+        let user = User {
+            id: UserId::new(),
+            upn: upn.to_string(),
+            display_name,
+            given_name: clean(n.given_name),
+            surname: clean(n.surname),
+            mail: if n.user_type == UserType::Member {
+                Some(upn.to_string())
+            } else {
+                None
+            },
+            mail_nickname: nick,
+            usage_location: parse_location(n.usage_location)?,
+            user_type: n.user_type,
+            account_enabled: n.account_enabled,
+            job_title: clean(n.job_title),
+            department: clean(n.department),
+            company_name: clean(n.company_name),
+            employee_id: None,
+            office_location: clean(n.office_location),
+            business_phone: clean(n.business_phone),
+            mobile_phone: clean(n.mobile_phone),
+            fax: clean(n.fax),
+            street_address: clean(n.street_address),
+            city: clean(n.city),
+            state: clean(n.state),
+            postal_code: clean(n.postal_code),
+            country: clean(n.country),
+            password_hash: Some(hash_password(&password)?),
+            force_change_password: n.force_change_password,
+            created_at: at,
+            deleted_at: None,
+            on_premises_sync_enabled: None,
+        };
+        Ok((user, generated))
+    }
+
+    /// Creates a user; returns it with the generated password, if one was generated.
+    pub async fn create_user(
+        &self,
+        tenant: &Tenant,
+        n: NewUser,
+        actor: &Actor,
+    ) -> Result<(User, Option<String>)> {
+        let guest = n.user_type == UserType::Guest;
+        let allowed = if guest {
+            actor.any(&[
+                DirectoryRole::UserAdministrator,
+                DirectoryRole::GuestInviter,
+            ])
+        } else {
+            actor.has(DirectoryRole::UserAdministrator)
+        };
+        if !allowed {
+            return Err(AppError::forbidden());
+        }
+        let (user, generated) = self.build_user(tenant, n, now())?;
+        let (mut tx, cx) = self.begin(tenant).await?;
+        if tx.user_by_upn(&user.upn).await?.is_some() {
+            return Err(bad(
+                "Another object with the same value for property userPrincipalName already exists.",
+            ));
+        }
+        tx.insert_user(&user).await?;
+        let mut groups = Groups::load(&mut tx).await?;
+        sync_dynamic_for_user(&mut tx, &mut groups, &user, cx.now).await?;
+        reconcile(&mut tx, &cx, &groups, &[user.id], &[]).await?;
+        let mut audit = Audit::new(actor, cx.now);
+        audit.push(
+            "UserManagement",
+            "Add user",
+            "User",
+            user.id.to_string(),
+            user.upn.clone(),
+            vec![],
+            None,
+        );
+        tx.insert_audit(&audit.rows).await?;
+        tx.commit().await?;
+        Ok((user, generated))
+    }
+
+    /// Finds a live user by id or UPN.
+    pub async fn user(&self, tenant: &Tenant, key: &str) -> Result<User> {
+        let mut tx = self.store().read(tenant.id).await?;
+        let u = find_user(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(u)
+    }
+
+    /// Live users (or soft-deleted ones), ordered by UPN.
+    pub async fn users(
+        &self,
+        tenant: &Tenant,
+        deleted: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<User>> {
+        let mut tx = self.store().read(tenant.id).await?;
+        let v = tx.users(deleted, limit, offset).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// Changes a user's properties. A License Administrator may change only the usage location
+    /// (rulebook U7). Dynamic memberships and licenses follow at once.
+    pub async fn update_user(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        p: UserPatch,
+        actor: &Actor,
+    ) -> Result<User> {
+        let only_location = p.display_name.is_none()
+            && p.department.is_none()
+            && p.job_title.is_none()
+            && p.city.is_none()
+            && p.country.is_none()
+            && p.company_name.is_none()
+            && p.account_enabled.is_none()
+            && p.user_type.is_none();
+        let allowed = actor.has(DirectoryRole::UserAdministrator)
+            || (only_location && actor.has(DirectoryRole::LicenseAdministrator));
+        if !allowed {
+            return Err(AppError::forbidden());
+        }
+        let (mut tx, cx) = self.begin(tenant).await?;
+        let mut u = find_user(&mut tx, key).await?;
+        let old = u.clone();
+        if let Some(d) = p.display_name {
+            let d = d.trim().to_string();
+            if d.is_empty() {
+                return Err(bad(
+                    "Invalid value specified for property 'displayName' of resource 'User'.",
+                ));
+            }
+            u.display_name = d;
+        }
+        if let Some(l) = p.usage_location {
+            u.usage_location = parse_location(l)?;
+        }
+        if let Some(v) = p.department {
+            u.department = clean(v);
+        }
+        if let Some(v) = p.job_title {
+            u.job_title = clean(v);
+        }
+        if let Some(v) = p.city {
+            u.city = clean(v);
+        }
+        if let Some(v) = p.country {
+            u.country = clean(v);
+        }
+        if let Some(v) = p.company_name {
+            u.company_name = clean(v);
+        }
+        if let Some(v) = p.account_enabled {
+            u.account_enabled = v;
+        }
+        if let Some(v) = p.user_type {
+            u.user_type = v;
+        }
+        tx.update_user(&u).await?;
+        let mut groups = Groups::load(&mut tx).await?;
+        sync_dynamic_for_user(&mut tx, &mut groups, &u, cx.now).await?;
+        // D3: fixing a usage location heals the user's waiting paths at once.
+        reconcile(&mut tx, &cx, &groups, &[u.id], &[]).await?;
+        let mut audit = Audit::new(actor, cx.now);
+        let mut modified = Vec::new();
+        if old.usage_location != u.usage_location {
+            modified.push((
+                "UsageLocation",
+                fmt_opt(old.usage_location.map(|l| l.to_string())),
+                fmt_opt(u.usage_location.map(|l| l.to_string())),
+            ));
+        }
+        if old.department != u.department {
+            modified.push((
+                "Department",
+                fmt_opt(old.department.clone()),
+                fmt_opt(u.department.clone()),
+            ));
+        }
+        audit.push(
+            "UserManagement",
+            "Update user",
+            "User",
+            u.id.to_string(),
+            u.upn.clone(),
+            modified,
+            None,
+        );
+        if old.account_enabled != u.account_enabled {
+            let act = if u.account_enabled {
+                "Enable account"
+            } else {
+                "Disable account"
+            };
+            audit.push(
+                "UserManagement",
+                act,
+                "User",
+                u.id.to_string(),
+                u.upn.clone(),
+                vec![],
+                None,
+            );
+        }
+        tx.insert_audit(&audit.rows).await?;
+        tx.commit().await?;
+        Ok(u)
+    }
+
+    /// Soft-deletes a user: its seats are released at once, its intents stay (D7).
+    pub async fn delete_user(&self, tenant: &Tenant, key: &str, actor: &Actor) -> Result<User> {
+        if !actor.has(DirectoryRole::UserAdministrator) {
+            return Err(AppError::forbidden());
+        }
+        let (mut tx, cx) = self.begin(tenant).await?;
+        let mut u = find_user(&mut tx, key).await?;
+        // Only a Global Administrator deletes another Global Administrator (rulebook §8.5).
+        if !tx.roles_of(u.id).await?.is_empty() && !actor.has(DirectoryRole::GlobalAdministrator) {
+            return Err(AppError::forbidden());
+        }
+        u.deleted_at = Some(cx.now);
+        tx.update_user(&u).await?;
+        let groups = Groups::load(&mut tx).await?;
+        reconcile(&mut tx, &cx, &groups, &[u.id], &[]).await?;
+        let mut audit = Audit::new(actor, cx.now);
+        audit.push(
+            "UserManagement",
+            "Delete user",
+            "User",
+            u.id.to_string(),
+            u.upn.clone(),
+            vec![],
+            None,
+        );
+        tx.insert_audit(&audit.rows).await?;
+        tx.commit().await?;
+        Ok(u)
+    }
+
+    /// Restores a soft-deleted user (by id, or by UPN when only one deleted user has it). Its
+    /// licenses are evaluated again; when seats are short it waits in CountViolation (D7).
+    pub async fn restore_user(&self, tenant: &Tenant, key: &str, actor: &Actor) -> Result<User> {
+        if !actor.has(DirectoryRole::UserAdministrator) {
+            return Err(AppError::forbidden());
+        }
+        let (mut tx, cx) = self.begin(tenant).await?;
+        let mut u = find_deleted_user(&mut tx, key).await?;
+        if tx.user_by_upn(&u.upn).await?.is_some() {
+            return Err(bad(format!(
+                "Another object with the same value for property userPrincipalName already exists: rename the active user '{}' before restoring",
+                u.upn
+            )));
+        }
+        u.deleted_at = None;
+        tx.update_user(&u).await?;
+        let mut groups = Groups::load(&mut tx).await?;
+        sync_dynamic_for_user(&mut tx, &mut groups, &u, cx.now).await?;
+        reconcile(&mut tx, &cx, &groups, &[u.id], &[]).await?;
+        let mut audit = Audit::new(actor, cx.now);
+        audit.push(
+            "UserManagement",
+            "Restore user",
+            "User",
+            u.id.to_string(),
+            u.upn.clone(),
+            vec![],
+            None,
+        );
+        tx.insert_audit(&audit.rows).await?;
+        tx.commit().await?;
+        Ok(u)
+    }
+
+    /// Deletes a soft-deleted user for good.
+    pub async fn purge_user(&self, tenant: &Tenant, key: &str, actor: &Actor) -> Result<User> {
+        if !actor.has(DirectoryRole::UserAdministrator) {
+            return Err(AppError::forbidden());
+        }
+        let (mut tx, cx) = self.begin(tenant).await?;
+        let u = find_deleted_user(&mut tx, key).await?;
+        tx.hard_delete_user(u.id).await?;
+        let mut audit = Audit::new(actor, cx.now);
+        audit.push(
+            "UserManagement",
+            "Hard Delete user",
+            "User",
+            u.id.to_string(),
+            u.upn.clone(),
+            vec![],
+            None,
+        );
+        tx.insert_audit(&audit.rows).await?;
+        tx.commit().await?;
+        Ok(u)
+    }
+
+    /// Purges users deleted more than 30 days ago (D7); returns how many.
+    pub async fn purge_expired(&self, tenant: &Tenant, at: Timestamp) -> Result<usize> {
+        let (mut tx, cx) = self.begin(tenant).await?;
+        let cutoff = at.plus_days(-30);
+        let expired: Vec<User> = tx
+            .users(true, i64::MAX, 0)
+            .await?
+            .into_iter()
+            .filter(|u| u.deleted_at.is_some_and(|d| d <= cutoff))
+            .collect();
+        let system = Actor::System;
+        let mut audit = Audit::new(&system, cx.now);
+        for u in &expired {
+            tx.hard_delete_user(u.id).await?;
+            audit.push(
+                "UserManagement",
+                "Hard Delete user",
+                "User",
+                u.id.to_string(),
+                u.upn.clone(),
+                vec![],
+                None,
+            );
+        }
+        tx.insert_audit(&audit.rows).await?;
+        tx.commit().await?;
+        Ok(expired.len())
+    }
+}
+
+fn fmt_opt(v: Option<String>) -> String {
+    v.unwrap_or_default()
+}
+
+/// A live user by id or UPN, with Graph's not-found text.
+pub(crate) async fn find_user(tx: &mut TenantTx, key: &str) -> Result<User> {
+    let key = key.trim();
+    if let Ok(id) = UserId::parse(key) {
+        if let Some(u) = tx.user(id).await?.filter(|u| !u.is_deleted()) {
+            return Ok(u);
+        }
+    } else if let Some(u) = tx.user_by_upn(key).await? {
+        return Ok(u);
+    }
+    Err(AppError::not_found(key))
+}
+
+pub(crate) async fn find_deleted_user(tx: &mut TenantTx, key: &str) -> Result<User> {
+    let key = key.trim();
+    if let Ok(id) = UserId::parse(key) {
+        if let Some(u) = tx.user(id).await?.filter(|u| u.is_deleted()) {
+            return Ok(u);
+        }
+        return Err(AppError::not_found(key));
+    }
+    let mut hits = tx.deleted_users_by_upn(key).await?;
+    match hits.len() {
+        0 => Err(AppError::not_found(key)),
+        1 => Ok(hits.remove(0)),
+        n => Err(bad(format!(
+            "{n} deleted users have the name '{key}': restore one by its id"
+        ))),
+    }
+}
