@@ -15,6 +15,7 @@ mod error;
 mod groups;
 mod licenses;
 mod reconcile;
+mod roles;
 mod subscriptions;
 mod users;
 mod views;

@@ -1,1 +1,57 @@
-fn main() {}
+//! The `skuld` command: wires the store, the application and (later) the protocol servers
+//! together. Parsing lives in `args`, side effects in `commands`, presentation in `render`.
+
+mod args;
+mod commands;
+mod render;
+
+use anyhow::Context;
+use clap::Parser;
+
+fn main() {
+    let cli = args::Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The database URL: `--db`/`SKULD_DB`, else `skuld.db` in the current directory.
+fn database_url(db: &Option<String>) -> String {
+    db.clone().unwrap_or_else(|| "skuld.db".to_string())
+}
+
+async fn run(cli: args::Cli) -> anyhow::Result<i32> {
+    let out = render::Out { json: cli.json };
+    if let args::Command::Bench(b) = &cli.command {
+        // Benchmarks make their own tenants; by default on a throwaway database so they never
+        // touch real data.
+        let dir = tempfile::tempdir().context("creating a temporary directory")?;
+        let url = cli
+            .db
+            .clone()
+            .unwrap_or_else(|| dir.path().join("bench.db").display().to_string());
+        let app = skuld_app::App::open(&url)
+            .await
+            .with_context(|| format!("opening database {url}"))?;
+        return commands::bench(&app, b, &out).await;
+    }
+    let url = database_url(&cli.db);
+    let app = skuld_app::App::open(&url)
+        .await
+        .with_context(|| format!("opening database {url}"))?;
+    commands::dispatch(&app, cli.tenant.as_deref(), cli.command, &out).await
+}

@@ -1,0 +1,118 @@
+//! Directory roles and the audit log.
+
+use crate::audit::{Actor, Audit};
+use crate::users::find_user;
+use crate::{App, AppError, Result};
+use skuld_domain::{DirectoryRole, Tenant, Timestamp, User, UserId};
+use skuld_store::AuditRow;
+
+impl App {
+    /// Gives a user a built-in directory role. Only a Global Administrator assigns roles (the
+    /// Privileged Role Administrator is not modelled).
+    pub async fn add_role(
+        &self,
+        tenant: &Tenant,
+        user: &str,
+        role: DirectoryRole,
+        actor: &Actor,
+    ) -> Result<User> {
+        if !actor.has(DirectoryRole::GlobalAdministrator) {
+            return Err(AppError::forbidden());
+        }
+        let (mut tx, cx) = self.begin(tenant).await?;
+        let u = find_user(&mut tx, user).await?;
+        if !tx.add_role(u.id, role, cx.now).await? {
+            return Err(AppError::BadRequest(format!(
+                "{} already has the role {}",
+                u.upn,
+                role.display_name()
+            )));
+        }
+        let mut audit = Audit::new(actor, cx.now);
+        audit.push(
+            "RoleManagement",
+            "Add member to role",
+            "User",
+            u.id.to_string(),
+            u.upn.clone(),
+            vec![(
+                "Role.DisplayName",
+                String::new(),
+                role.display_name().into(),
+            )],
+            None,
+        );
+        tx.insert_audit(&audit.rows).await?;
+        tx.commit().await?;
+        Ok(u)
+    }
+
+    pub async fn remove_role(
+        &self,
+        tenant: &Tenant,
+        user: &str,
+        role: DirectoryRole,
+        actor: &Actor,
+    ) -> Result<User> {
+        if !actor.has(DirectoryRole::GlobalAdministrator) {
+            return Err(AppError::forbidden());
+        }
+        let (mut tx, cx) = self.begin(tenant).await?;
+        let u = find_user(&mut tx, user).await?;
+        if !tx.remove_role(u.id, role).await? {
+            return Err(AppError::BadRequest(format!(
+                "{} does not have the role {}",
+                u.upn,
+                role.display_name()
+            )));
+        }
+        let mut audit = Audit::new(actor, cx.now);
+        audit.push(
+            "RoleManagement",
+            "Remove member from role",
+            "User",
+            u.id.to_string(),
+            u.upn.clone(),
+            vec![(
+                "Role.DisplayName",
+                role.display_name().into(),
+                String::new(),
+            )],
+            None,
+        );
+        tx.insert_audit(&audit.rows).await?;
+        tx.commit().await?;
+        Ok(u)
+    }
+
+    /// Every role assignment with the user's UPN.
+    pub async fn role_assignments(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<Vec<(UserId, String, DirectoryRole, Timestamp)>> {
+        let mut tx = self.store().read(tenant.id).await?;
+        let rows = tx.role_assignments().await?;
+        let ids: Vec<UserId> = rows.iter().map(|r| r.0).collect();
+        let users = tx.users_by_ids(&ids).await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, role, at)| {
+                let upn = users
+                    .iter()
+                    .find(|u| u.id == id)
+                    .map(|u| u.upn.clone())
+                    .unwrap_or_else(|| id.to_string());
+                (id, upn, role, at)
+            })
+            .collect())
+    }
+
+    /// The newest audit events.
+    pub async fn audit_log(&self, tenant: &Tenant, limit: i64) -> Result<Vec<AuditRow>> {
+        let mut tx = self.store().read(tenant.id).await?;
+        let rows = tx.audit(limit).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+}
