@@ -43,7 +43,7 @@ fn bench_user(tenant: &Tenant, i: usize, at: skuld_domain::Timestamp) -> User {
         mail_nickname: format!("user{i:07}"),
         display_name: format!("Bench User {i}"),
         upn,
-        usage_location: if i % 10 == 0 {
+        usage_location: if i.is_multiple_of(10) {
             None
         } else {
             Some(tenant.country)

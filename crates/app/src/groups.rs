@@ -504,7 +504,7 @@ impl App {
             .collect();
         let mut users = tx.users_by_ids(&user_ids).await?;
         users.retain(|u| !u.is_deleted());
-        users.sort_by(|a, b| a.upn.to_lowercase().cmp(&b.upn.to_lowercase()));
+        users.sort_by_key(|a| a.upn.to_lowercase());
         let mut groups = Vec::new();
         for m in rows.iter().filter(|m| m.kind == MemberKind::Group) {
             if let Some(c) = tx.group(GroupId(m.member_id)).await? {

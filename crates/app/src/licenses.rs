@@ -232,7 +232,11 @@ impl App {
             }
         }
         let r = reconcile(&mut tx, &cx, &groups, &ids, &[]).await?;
-        for (u, o) in targets.iter().zip(&r.outcomes) {
+        // Outcomes come in the store's row order, not the order of `targets`: pair them by id.
+        for (u, o) in targets
+            .iter()
+            .filter_map(|u| r.outcomes.iter().find(|o| o.user == u.id).map(|o| (u, o)))
+        {
             for s in add {
                 if let Some(st) = o
                     .states

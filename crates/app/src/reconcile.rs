@@ -161,14 +161,14 @@ pub(crate) async fn load_inputs(
 ) -> Result<Vec<UserInput>> {
     let big = users.len() > SCAN_THRESHOLD;
     let wanted: HashSet<UserId> = users.iter().copied().collect();
-    let rows = if big {
-        tx.all_users()
+    let rows: Vec<_> = if big {
+        tx.licensing_users(None)
             .await?
             .into_iter()
-            .filter(|u| wanted.contains(&u.id))
+            .filter(|u| wanted.contains(&u.0))
             .collect()
     } else {
-        tx.users_by_ids(users).await?
+        tx.licensing_users(Some(users)).await?
     };
     let mut direct: HashMap<UserId, Vec<Claim>> = HashMap::new();
     for (u, sku, disabled, at) in tx
@@ -201,11 +201,13 @@ pub(crate) async fn load_inputs(
                 .push((m.group_id, m.created_at));
         }
     }
+    tracing::debug!(users = users.len(), "loaded users, directs and memberships");
     let mut states = tx.path_states(if big { None } else { Some(users) }).await?;
+    tracing::debug!("loaded path states");
     let mut out = Vec::with_capacity(rows.len());
-    for u in rows {
-        let mut claims = direct.remove(&u.id).unwrap_or_default();
-        if let Some(direct_groups) = member_of.get(&u.id) {
+    for (uid, usage_location, deleted) in rows {
+        let mut claims = direct.remove(&uid).unwrap_or_default();
+        if let Some(direct_groups) = member_of.get(&uid) {
             for (g, since) in groups.transitive(direct_groups) {
                 let Some(group) = groups.groups.get(&g) else {
                     continue;
@@ -226,11 +228,11 @@ pub(crate) async fn load_inputs(
             }
         }
         out.push(UserInput {
-            id: u.id,
-            usage_location: u.usage_location,
-            deleted: u.is_deleted(),
+            id: uid,
+            usage_location,
+            deleted,
             claims,
-            current: states.remove(&u.id).unwrap_or_default(),
+            current: states.remove(&uid).unwrap_or_default(),
         });
     }
     Ok(out)
@@ -245,12 +247,16 @@ pub(crate) async fn reconcile(
     affected: &[UserId],
     capacity_changed: &[SkuId],
 ) -> Result<Reconciled> {
+    let t = std::time::Instant::now();
     let mut ledger = load_ledger(tx).await?;
     let start = ledger.clone();
     let inputs = load_inputs(tx, groups, affected).await?;
+    let loaded = t.elapsed();
     let engine = cx.engine();
     let outcomes = engine.evaluate(&mut ledger, &inputs);
+    let evaluated_in = t.elapsed() - loaded;
     let mut changed = write_outcomes(tx, &inputs, &outcomes).await?;
+    tracing::debug!(users = affected.len(), ?loaded, ?evaluated_in, written = ?(t.elapsed() - loaded - evaluated_in), "reconciled");
 
     // D3: seats released by this change, or added capacity, go to waiting users in D4 order.
     let mut healed = Vec::new();

@@ -24,9 +24,10 @@ pub struct NewSubscription {
     pub next_lifecycle_at: Option<Timestamp>,
 }
 
-/// Users holding the product, whose states depend on whether its units are suspended.
+/// Users with a path for the product: holders' states depend on whether its units are
+/// suspended, and which error a waiting user shows depends on which products are short.
 async fn holders(tx: &mut TenantTx, sku: SkuId) -> Result<Vec<UserId>> {
-    Ok(tx.holders_of(sku).await?)
+    Ok(tx.users_with_sku(sku).await?)
 }
 
 impl App {
@@ -245,10 +246,7 @@ impl App {
         let mut moved = Vec::new();
         for mut s in tx.subscriptions().await? {
             let original = s.clone();
-            loop {
-                let Some(when) = s.next_lifecycle_at else {
-                    break;
-                };
+            while let Some(when) = s.next_lifecycle_at {
                 if when > at {
                     break;
                 }

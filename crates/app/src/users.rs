@@ -240,8 +240,8 @@ impl App {
             ));
         }
         tx.insert_user(&user).await?;
-        let mut groups = Groups::load(&mut tx).await?;
-        sync_dynamic_for_user(&mut tx, &mut groups, &user, cx.now).await?;
+        let groups = Groups::load(&mut tx).await?;
+        sync_dynamic_for_user(&mut tx, &groups, &user, cx.now).await?;
         reconcile(&mut tx, &cx, &groups, &[user.id], &[]).await?;
         let mut audit = Audit::new(actor, cx.now);
         audit.push(
@@ -339,8 +339,8 @@ impl App {
             u.user_type = v;
         }
         tx.update_user(&u).await?;
-        let mut groups = Groups::load(&mut tx).await?;
-        sync_dynamic_for_user(&mut tx, &mut groups, &u, cx.now).await?;
+        let groups = Groups::load(&mut tx).await?;
+        sync_dynamic_for_user(&mut tx, &groups, &u, cx.now).await?;
         // D3: fixing a usage location heals the user's waiting paths at once.
         reconcile(&mut tx, &cx, &groups, &[u.id], &[]).await?;
         let mut audit = Audit::new(actor, cx.now);
@@ -435,8 +435,8 @@ impl App {
         }
         u.deleted_at = None;
         tx.update_user(&u).await?;
-        let mut groups = Groups::load(&mut tx).await?;
-        sync_dynamic_for_user(&mut tx, &mut groups, &u, cx.now).await?;
+        let groups = Groups::load(&mut tx).await?;
+        sync_dynamic_for_user(&mut tx, &groups, &u, cx.now).await?;
         reconcile(&mut tx, &cx, &groups, &[u.id], &[]).await?;
         let mut audit = Audit::new(actor, cx.now);
         audit.push(

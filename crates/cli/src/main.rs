@@ -10,6 +10,13 @@ use clap::Parser;
 
 fn main() {
     let cli = args::Cli::parse();
+    // Logs go to stderr, off unless RUST_LOG asks for them.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

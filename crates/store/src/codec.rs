@@ -1,6 +1,6 @@
 //! Conversions between domain values and their column spellings.
 
-use crate::StoreError;
+use crate::{Backend, StoreError};
 use skuld_domain::PlanId;
 use std::str::FromStr;
 
@@ -30,9 +30,10 @@ where
     T::from_str(s).map_err(|e| StoreError::Corrupt(format!("{e}")))
 }
 
-/// `($1, $2, …), ($n+1, …)` for a multi-row insert of `rows` rows of `cols` columns. `$N`
-/// placeholders work on both backends (SQLite numbers them by first appearance).
-pub(crate) fn values_placeholders(cols: usize, rows: usize) -> String {
+/// `($1, $2, …), ($n+1, …)` for a multi-row insert of `rows` rows of `cols` columns. SQLite gets
+/// anonymous `?` instead: it resolves each named parameter by a linear search, which makes
+/// binding a statement with thousands of `$N` parameters quadratic.
+pub(crate) fn values_placeholders(backend: Backend, cols: usize, rows: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 6);
     for r in 0..rows {
         if r > 0 {
@@ -43,18 +44,29 @@ pub(crate) fn values_placeholders(cols: usize, rows: usize) -> String {
             if c > 0 {
                 s.push_str(", ");
             }
-            s.push('$');
-            s.push_str(&(r * cols + c + 1).to_string());
+            if backend == Backend::Sqlite {
+                s.push('?');
+            } else {
+                s.push('$');
+                s.push_str(&(r * cols + c + 1).to_string());
+            }
         }
         s.push(')');
     }
     s
 }
 
-/// `$start, $start+1, …` for an IN list.
-pub(crate) fn list_placeholders(start: usize, n: usize) -> String {
+/// `$start, $start+1, …` for an IN list. On SQLite the list is anonymous `?` (see
+/// `values_placeholders`), so every parameter before it must be anonymous too.
+pub(crate) fn list_placeholders(backend: Backend, start: usize, n: usize) -> String {
     (start..start + n)
-        .map(|i| format!("${i}"))
+        .map(|i| {
+            if backend == Backend::Sqlite {
+                "?".to_string()
+            } else {
+                format!("${i}")
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

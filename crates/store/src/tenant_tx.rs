@@ -225,6 +225,15 @@ impl TenantTx {
         }
     }
 
+    /// The tenant parameter of a statement that also has an anonymous list (see codec).
+    fn p1(&self) -> &'static str {
+        if self.backend == Backend::Sqlite {
+            "?"
+        } else {
+            "$1"
+        }
+    }
+
     pub fn tenant(&self) -> TenantId {
         self.tenant
     }
@@ -248,7 +257,7 @@ impl TenantTx {
     pub async fn insert_user(&mut self, u: &User) -> Result<()> {
         let sql = format!(
             "INSERT INTO users (tenant_id, upn_key, {USER_COLS}) VALUES ({})",
-            list_placeholders(1, 30)
+            list_placeholders(self.backend, 1, 30)
         );
         bind_user(
             sqlx::query(&sql)
@@ -353,8 +362,9 @@ impl TenantTx {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
             let sql = format!(
-                "SELECT {USER_COLS} FROM users WHERE tenant_id = $1 AND id IN ({})",
-                list_placeholders(2, chunk.len())
+                "SELECT {USER_COLS} FROM users WHERE tenant_id = {} AND id IN ({})",
+                self.p1(),
+                list_placeholders(self.backend, 2, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(&self.tid);
             for u in chunk {
@@ -365,6 +375,52 @@ impl TenantTx {
             }
         }
         Ok(out)
+    }
+
+    /// What licensing needs of users: id, usage location, soft-deleted. Of the given users, or of
+    /// everybody when `users` is None (cheaper than whole rows for large fan-outs).
+    pub async fn licensing_users(
+        &mut self,
+        users: Option<&[UserId]>,
+    ) -> Result<Vec<(UserId, Option<UsageLocation>, bool)>> {
+        let base = format!(
+            "SELECT id, usage_location, deleted_at FROM users WHERE tenant_id = {}",
+            self.p1()
+        );
+        let mut rows = Vec::new();
+        match users {
+            None => {
+                rows = sqlx::query(&base)
+                    .bind(&self.tid)
+                    .fetch_all(&mut *self.tx)
+                    .await?
+            }
+            Some(ids) => {
+                for chunk in ids.chunks(CHUNK) {
+                    let sql = format!(
+                        "{base} AND id IN ({})",
+                        list_placeholders(self.backend, 2, chunk.len())
+                    );
+                    let mut q = sqlx::query(&sql).bind(&self.tid);
+                    for u in chunk {
+                        q = q.bind(u.to_string());
+                    }
+                    rows.extend(q.fetch_all(&mut *self.tx).await?);
+                }
+            }
+        }
+        rows.iter()
+            .map(|r| {
+                let loc: Option<String> = r.try_get("usage_location")?;
+                Ok((
+                    id(&r.try_get::<String, _>("id")?)?,
+                    loc.map(|l| UsageLocation::parse(&l))
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    r.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+                ))
+            })
+            .collect()
     }
 
     pub async fn count_users(&mut self, deleted: bool) -> Result<i64> {
@@ -404,7 +460,7 @@ impl TenantTx {
         for chunk in users.chunks(500) {
             let sql = format!(
                 "INSERT INTO users (tenant_id, upn_key, {USER_COLS}) VALUES {}",
-                values_placeholders(30, chunk.len())
+                values_placeholders(self.backend, 30, chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for u in chunk {
@@ -420,7 +476,7 @@ impl TenantTx {
     pub async fn insert_group(&mut self, g: &Group) -> Result<()> {
         let sql = format!(
             "INSERT INTO dir_groups (tenant_id, {GROUP_COLS}) VALUES ({})",
-            list_placeholders(1, 12)
+            list_placeholders(self.backend, 1, 12)
         );
         bind_group(sqlx::query(&sql).bind(&self.tid), g)
             .execute(&mut *self.tx)
@@ -519,7 +575,7 @@ impl TenantTx {
         for chunk in rows.chunks(1000) {
             let sql = format!(
                 "INSERT INTO memberships (tenant_id, group_id, member_id, member_kind, dynamic, created_at) VALUES {} ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING",
-                values_placeholders(6, chunk.len())
+                values_placeholders(self.backend, 6, chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for m in chunk {
@@ -564,8 +620,9 @@ impl TenantTx {
         let mut out = Vec::new();
         for chunk in members.chunks(CHUNK) {
             let sql = format!(
-                "SELECT group_id, member_id, member_kind, dynamic, created_at FROM memberships WHERE tenant_id = $1 AND member_id IN ({})",
-                list_placeholders(2, chunk.len())
+                "SELECT group_id, member_id, member_kind, dynamic, created_at FROM memberships WHERE tenant_id = {} AND member_id IN ({})",
+                self.p1(),
+                list_placeholders(self.backend, 2, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(&self.tid);
             for m in chunk {
@@ -638,11 +695,11 @@ impl TenantTx {
         &mut self,
         users: Option<&[UserId]>,
     ) -> Result<Vec<(UserId, SkuId, Vec<PlanId>, Timestamp)>> {
-        let base = "SELECT user_id, sku_id, disabled_plans, created_at FROM direct_assignments WHERE tenant_id = $1";
+        let base = format!("SELECT user_id, sku_id, disabled_plans, created_at FROM direct_assignments WHERE tenant_id = {}", self.p1());
         let mut rows = Vec::new();
         match users {
             None => {
-                rows = sqlx::query(base)
+                rows = sqlx::query(&base)
                     .bind(&self.tid)
                     .fetch_all(&mut *self.tx)
                     .await?
@@ -651,7 +708,7 @@ impl TenantTx {
                 for chunk in ids.chunks(CHUNK) {
                     let sql = format!(
                         "{base} AND user_id IN ({})",
-                        list_placeholders(2, chunk.len())
+                        list_placeholders(self.backend, 2, chunk.len())
                     );
                     let mut q = sqlx::query(&sql).bind(&self.tid);
                     for u in chunk {
@@ -890,7 +947,10 @@ impl TenantTx {
         &mut self,
         users: Option<&[UserId]>,
     ) -> Result<HashMap<UserId, Vec<PathState>>> {
-        let base = format!("SELECT {STATE_COLS} FROM path_states WHERE tenant_id = $1");
+        let base = format!(
+            "SELECT {STATE_COLS} FROM path_states WHERE tenant_id = {}",
+            self.p1()
+        );
         let mut out: HashMap<UserId, Vec<PathState>> = HashMap::new();
         let mut push = |rows: Vec<AnyRow>| -> Result<()> {
             for r in rows {
@@ -910,7 +970,7 @@ impl TenantTx {
                 for chunk in ids.chunks(CHUNK) {
                     let sql = format!(
                         "{base} AND user_id IN ({})",
-                        list_placeholders(2, chunk.len())
+                        list_placeholders(self.backend, 2, chunk.len())
                     );
                     let mut q = sqlx::query(&sql).bind(&self.tid);
                     for u in chunk {
@@ -932,8 +992,9 @@ impl TenantTx {
     ) -> Result<()> {
         for chunk in clear.chunks(CHUNK) {
             let sql = format!(
-                "DELETE FROM path_states WHERE tenant_id = $1 AND user_id IN ({})",
-                list_placeholders(2, chunk.len())
+                "DELETE FROM path_states WHERE tenant_id = {} AND user_id IN ({})",
+                self.p1(),
+                list_placeholders(self.backend, 2, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(&self.tid);
             for u in chunk {
@@ -943,7 +1004,7 @@ impl TenantTx {
         }
         let full = format!(
             "INSERT INTO path_states (tenant_id, {STATE_COLS}) VALUES {}",
-            values_placeholders(12, STATE_BATCH)
+            values_placeholders(self.backend, 12, STATE_BATCH)
         );
         for chunk in states.chunks(STATE_BATCH) {
             let partial;
@@ -952,7 +1013,7 @@ impl TenantTx {
             } else {
                 partial = format!(
                     "INSERT INTO path_states (tenant_id, {STATE_COLS}) VALUES {}",
-                    values_placeholders(12, chunk.len())
+                    values_placeholders(self.backend, 12, chunk.len())
                 );
                 &partial
             };
@@ -995,6 +1056,18 @@ impl TenantTx {
     pub async fn holders_of(&mut self, sku: SkuId) -> Result<Vec<UserId>> {
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT user_id FROM path_states WHERE tenant_id = $1 AND sku_id = $2 AND applied = 1",
+        )
+        .bind(&self.tid)
+        .bind(sku.to_string())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        ids.iter().map(|s| id(s)).collect()
+    }
+
+    /// Users with any path for `sku`, held or not: their states depend on its capacity.
+    pub async fn users_with_sku(&mut self, sku: SkuId) -> Result<Vec<UserId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT user_id FROM path_states WHERE tenant_id = $1 AND sku_id = $2",
         )
         .bind(&self.tid)
         .bind(sku.to_string())
@@ -1074,7 +1147,7 @@ impl TenantTx {
         for (i, chunk) in rows.chunks(500).enumerate() {
             let sql = format!(
                 "INSERT INTO audit_log (tenant_id, id, seq, at, category, activity, result, result_reason, actor, target_type, target_id, target_name, modified) VALUES {}",
-                values_placeholders(13, chunk.len())
+                values_placeholders(self.backend, 13, chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for (j, a) in chunk.iter().enumerate() {

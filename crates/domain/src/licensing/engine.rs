@@ -116,6 +116,19 @@ impl<'a> Engine<'a> {
         current: &[PathState],
     ) -> Vec<PathState> {
         let mut cur = sorted(current);
+        // With one unit and nothing retained the order cannot change between passes.
+        let single = user
+            .claims
+            .iter()
+            .all(|c| c.source == user.claims[0].source)
+            && current.iter().all(|s| {
+                user.claims
+                    .iter()
+                    .any(|c| c.sku == s.sku && c.source == s.source)
+            });
+        if single {
+            return self.evaluate_user(ledger, user, &cur);
+        }
         for _ in 0..4 {
             let next = self.evaluate_user(ledger, user, &cur);
             if same_states(&next, &cur) {
@@ -170,10 +183,15 @@ impl<'a> Engine<'a> {
                 Source::Group(_) => by_group.entry(c.source).or_default().push(c),
             }
         }
-        units.extend(by_group.into_iter().map(|(source, claims)| Unit {
-            source,
-            claims,
-            was_applied: false,
+        // Claims of a group in product order, so which product reports the error does not
+        // depend on the order intent was loaded in.
+        units.extend(by_group.into_iter().map(|(source, mut claims)| {
+            claims.sort_by_key(|c| c.sku);
+            Unit {
+                source,
+                claims,
+                was_applied: false,
+            }
         }));
         for u in &mut units {
             u.was_applied = u
@@ -473,6 +491,9 @@ impl<'a> Engine<'a> {
     /// Direct paths check their dependencies against everything the user ends up with; a direct
     /// path whose prerequisite is missing is not applied (DependencyViolation).
     fn check_direct_dependencies(&self, out: &mut [PathState]) {
+        if !out.iter().any(|s| s.applied && s.source == Source::Direct) {
+            return;
+        }
         loop {
             let all: HashSet<PlanId> = out
                 .iter()

@@ -429,7 +429,7 @@ impl World {
             .filter(|(_, u)| {
                 self.states
                     .get(&u.id)
-                    .is_some_and(|s| s.iter().any(|p| p.applied && p.sku == sku))
+                    .is_some_and(|s| s.iter().any(|p| p.sku == sku))
             })
             .map(|(n, _)| n.clone())
             .collect()

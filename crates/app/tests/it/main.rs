@@ -1,0 +1,10 @@
+//! Integration tests of the use cases through the public [`skuld_app::App`] API, each named after
+//! the rule of the rulebook (licensing-semantics.md) or decision (architecture.md) it guards.
+//! Every test runs on a fresh database of every backend (see [`harness`]).
+
+mod doctor;
+mod fixtures;
+mod groups;
+mod harness;
+mod licenses;
+mod lifecycle;
