@@ -29,8 +29,12 @@ impl App {
             now: now(),
         };
         let groups = Groups::load(&mut tx).await?;
-        let users = tx.all_users().await?;
-        let ids: Vec<_> = users.iter().map(|u| u.id).collect();
+        let ids: Vec<_> = tx
+            .licensing_users(None)
+            .await?
+            .into_iter()
+            .map(|u| u.0)
+            .collect();
         let inputs = load_inputs(&mut tx, &groups, &ids).await?;
         let ledger = load_ledger(&mut tx).await?;
         let mut details = Vec::new();
@@ -42,42 +46,39 @@ impl App {
             }
         };
 
-        // Derived memberships of dynamic groups.
-        for g in groups.groups.values() {
-            let (join, leave) = sync_dynamic_group_plan(&mut tx, g, &users).await?;
-            for u in join {
-                note(
-                    &mut drift,
-                    format!(
-                        "user {u} matches the rule of dynamic group '{}' but is not a member",
-                        g.display_name
-                    ),
-                );
-            }
-            for u in leave {
-                note(
-                    &mut drift,
-                    format!(
-                        "user {u} is a member of dynamic group '{}' but does not match its rule",
-                        g.display_name
-                    ),
-                );
+        // Derived memberships of dynamic groups (whole user rows are read only when there are
+        // dynamic groups to check).
+        if groups.groups.values().any(|g| g.is_dynamic()) {
+            let users = tx.all_users().await?;
+            for g in groups.groups.values() {
+                let (join, leave) = sync_dynamic_group_plan(&mut tx, g, &users).await?;
+                for u in join {
+                    note(
+                        &mut drift,
+                        format!(
+                            "user {u} matches the rule of dynamic group '{}' but is not a member",
+                            g.display_name
+                        ),
+                    );
+                }
+                for u in leave {
+                    note(&mut drift, format!("user {u} is a member of dynamic group '{}' but does not match its rule", g.display_name));
+                }
             }
         }
 
         // Path states: the stored state must be what the engine derives from intent.
         let mut recomputed = ledger.clone();
         let outcomes = cx.engine().evaluate(&mut recomputed, &inputs);
-        let upn: HashMap<_, _> = users.iter().map(|u| (u.id, u.upn.clone())).collect();
         let mut states = 0;
         for (i, o) in inputs.iter().zip(&outcomes) {
             states += i.current.len();
-            if o.changed {
+            if !skuld_domain::licensing::same_licensing(&i.current, &o.states) {
                 note(
                     &mut drift,
                     format!(
-                        "licenses of {} differ from recomputation: stored {:?}, expected {:?}",
-                        upn[&o.user],
+                        "licenses of user {} differ from recomputation: stored {:?}, expected {:?}",
+                        o.user,
                         summary(&i.current),
                         summary(&o.states)
                     ),
@@ -127,7 +128,7 @@ impl App {
         }
         tx.commit().await?;
         Ok(DoctorReport {
-            users: users.len(),
+            users: ids.len(),
             path_states: states,
             drift,
             details,

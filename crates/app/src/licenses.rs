@@ -411,7 +411,9 @@ impl App {
             .await?;
         }
         let groups = Groups::load(&mut tx).await?;
+        let t = std::time::Instant::now();
         let members = transitive_user_members(&mut tx, &groups, g.id).await?;
+        tracing::debug!(members = members.len(), took = ?t.elapsed(), "group members loaded");
         let r = reconcile(&mut tx, &cx, &groups, &members, &[]).await?;
         let failed = r
             .outcomes
@@ -466,7 +468,9 @@ impl App {
         );
         audit.rows.extend(sys.rows);
         tx.insert_audit(&audit.rows).await?;
+        let t = std::time::Instant::now();
         tx.commit().await?;
+        tracing::debug!(took = ?t.elapsed(), "group license committed");
         Ok(result)
     }
 }

@@ -3,6 +3,7 @@
 //! caller's transaction.
 
 use crate::Result;
+use rustc_hash::{FxHashMap, FxHashSet};
 use skuld_domain::licensing::{
     Claim, Engine, SeatLedger, SkuSeats, Source, UserInput, UserOutcome,
 };
@@ -32,7 +33,7 @@ impl Ctx {
 /// The result of a reconciliation.
 #[derive(Default)]
 pub(crate) struct Reconciled {
-    /// Outcomes of the affected users, in the order given.
+    /// Outcomes of the affected users, in the order they were loaded (match by user id).
     pub outcomes: Vec<UserOutcome>,
     /// Users outside the affected set who took a freed seat.
     pub healed: Vec<UserId>,
@@ -160,7 +161,7 @@ pub(crate) async fn load_inputs(
     users: &[UserId],
 ) -> Result<Vec<UserInput>> {
     let big = users.len() > SCAN_THRESHOLD;
-    let wanted: HashSet<UserId> = users.iter().copied().collect();
+    let wanted: FxHashSet<UserId> = users.iter().copied().collect();
     let rows: Vec<_> = if big {
         tx.licensing_users(None)
             .await?
@@ -170,7 +171,7 @@ pub(crate) async fn load_inputs(
     } else {
         tx.licensing_users(Some(users)).await?
     };
-    let mut direct: HashMap<UserId, Vec<Claim>> = HashMap::new();
+    let mut direct: FxHashMap<UserId, Vec<Claim>> = FxHashMap::default();
     for (u, sku, disabled, at) in tx
         .direct_assignments(if big { None } else { Some(users) })
         .await?
@@ -191,7 +192,7 @@ pub(crate) async fn load_inputs(
         let ids: Vec<uuid::Uuid> = users.iter().map(|u| u.0).collect();
         tx.memberships_of(&ids).await?
     };
-    let mut member_of: HashMap<UserId, Vec<(GroupId, Timestamp)>> = HashMap::new();
+    let mut member_of: FxHashMap<UserId, Vec<(GroupId, Timestamp)>> = FxHashMap::default();
     for m in memberships {
         let u = UserId(m.member_id);
         if m.kind == MemberKind::User && wanted.contains(&u) {

@@ -27,7 +27,26 @@ impl UsageLocation {
     pub fn parse(s: &str) -> Result<Self, ValueError> {
         let t = s.trim();
         let up = t.to_ascii_uppercase();
-        if up.len() == 2 && up.is_ascii() && ISO_3166_ALPHA2.split(' ').any(|c| c == up) {
+        // The table is sorted with a stride of three bytes ("AD AE …"): binary search.
+        let table = ISO_3166_ALPHA2.as_bytes();
+        let n = table.len().div_ceil(3);
+        let found = up.len() == 2 && up.is_ascii() && {
+            let (mut lo, mut hi) = (0, n);
+            let mut hit = false;
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                match table[mid * 3..mid * 3 + 2].cmp(up.as_bytes()) {
+                    std::cmp::Ordering::Less => lo = mid + 1,
+                    std::cmp::Ordering::Greater => hi = mid,
+                    std::cmp::Ordering::Equal => {
+                        hit = true;
+                        break;
+                    }
+                }
+            }
+            hit
+        };
+        if found {
             let b = up.as_bytes();
             Ok(Self([b[0], b[1]]))
         } else {
@@ -225,6 +244,11 @@ mod tests {
     fn usage_location_is_iso_alpha2_upper_case() {
         assert_eq!(UsageLocation::parse("us").unwrap().as_str(), "US");
         assert!(UsageLocation::parse("XX").is_err());
+        for code in ISO_3166_ALPHA2.split(' ') {
+            assert_eq!(UsageLocation::parse(code).unwrap().as_str(), code);
+        }
+        assert!(UsageLocation::parse("AA").is_err());
+        assert!(UsageLocation::parse("ZZ").is_err());
         assert!(UsageLocation::parse("USA").is_err());
         assert!(UsageLocation::parse("").is_err());
     }

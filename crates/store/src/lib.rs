@@ -93,7 +93,7 @@ impl Store {
                             // WAL: readers never block the writer; FULL: a commit survives power
                             // loss; busy_timeout: writers queue instead of failing.
                             conn.execute(
-                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;",
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA mmap_size=8589934592; PRAGMA temp_store=MEMORY;",
                             )
                             .await?;
                             Ok(())

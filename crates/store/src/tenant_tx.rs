@@ -3,6 +3,7 @@
 
 use crate::codec::{decode_plans, encode_plans, list_placeholders, parse, values_placeholders};
 use crate::{Backend, Result, StoreError};
+use futures_util::TryStreamExt;
 use skuld_domain::catalog::{AppliesTo, Plan, Product};
 use skuld_domain::directory::GroupKind;
 use skuld_domain::licensing::{LicenseError, PathState, PathStatus, Source};
@@ -184,18 +185,19 @@ fn state_from_row(r: &AnyRow) -> Result<StoredPathState> {
     ))
 }
 
+// Columns by position: group_id, member_id, member_kind, dynamic, created_at.
 fn membership_from_row(r: &AnyRow) -> Result<MembershipRow> {
-    let kind: String = r.try_get("member_kind")?;
+    let kind: &str = r.try_get(2)?;
     Ok(MembershipRow {
-        group_id: id(&r.try_get::<String, _>("group_id")?)?,
-        member_id: id(&r.try_get::<String, _>("member_id")?)?,
+        group_id: id(r.try_get::<&str, _>(0)?)?,
+        member_id: id(r.try_get::<&str, _>(1)?)?,
         kind: if kind == "group" {
             MemberKind::Group
         } else {
             MemberKind::User
         },
-        dynamic: r.try_get::<i64, _>("dynamic")? != 0,
-        created_at: Timestamp(r.try_get("created_at")?),
+        dynamic: r.try_get::<i64, _>(3)? != 0,
+        created_at: Timestamp(r.try_get(4)?),
     })
 }
 
@@ -387,13 +389,21 @@ impl TenantTx {
             "SELECT id, usage_location, deleted_at FROM users WHERE tenant_id = {}",
             self.p1()
         );
-        let mut rows = Vec::new();
+        let map = |r: &AnyRow| -> Result<(UserId, Option<UsageLocation>, bool)> {
+            let loc: Option<String> = r.try_get(1)?;
+            Ok((
+                id(&r.try_get::<String, _>(0)?)?,
+                loc.map(|l| UsageLocation::parse(&l))
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                r.try_get::<Option<i64>, _>(2)?.is_some(),
+            ))
+        };
+        let mut out = Vec::new();
         match users {
             None => {
-                rows = sqlx::query(&base)
-                    .bind(&self.tid)
-                    .fetch_all(&mut *self.tx)
-                    .await?
+                let q = sqlx::query(&base).bind(&self.tid);
+                map_rows(&mut self.tx, q, &mut out, map).await?;
             }
             Some(ids) => {
                 for chunk in ids.chunks(CHUNK) {
@@ -405,22 +415,11 @@ impl TenantTx {
                     for u in chunk {
                         q = q.bind(u.to_string());
                     }
-                    rows.extend(q.fetch_all(&mut *self.tx).await?);
+                    map_rows(&mut self.tx, q, &mut out, map).await?;
                 }
             }
         }
-        rows.iter()
-            .map(|r| {
-                let loc: Option<String> = r.try_get("usage_location")?;
-                Ok((
-                    id(&r.try_get::<String, _>("id")?)?,
-                    loc.map(|l| UsageLocation::parse(&l))
-                        .transpose()
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    r.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
-                ))
-            })
-            .collect()
+        Ok(out)
     }
 
     pub async fn count_users(&mut self, deleted: bool) -> Result<i64> {
@@ -609,10 +608,10 @@ impl TenantTx {
     pub async fn members_of(&mut self, group: GroupId) -> Result<Vec<MembershipRow>> {
         let rows = sqlx::query("SELECT group_id, member_id, member_kind, dynamic, created_at FROM memberships WHERE tenant_id = $1 AND group_id = $2")
             .bind(&self.tid)
-            .bind(group.to_string())
-            .fetch_all(&mut *self.tx)
-            .await?;
-        rows.iter().map(membership_from_row).collect()
+            .bind(group.to_string());
+        let mut out = Vec::new();
+        map_rows(&mut self.tx, rows, &mut out, membership_from_row).await?;
+        Ok(out)
     }
 
     /// Memberships whose member is one of `members`.
@@ -645,11 +644,11 @@ impl TenantTx {
     }
 
     pub async fn all_memberships(&mut self) -> Result<Vec<MembershipRow>> {
-        let rows = sqlx::query("SELECT group_id, member_id, member_kind, dynamic, created_at FROM memberships WHERE tenant_id = $1")
-            .bind(&self.tid)
-            .fetch_all(&mut *self.tx)
-            .await?;
-        rows.iter().map(membership_from_row).collect()
+        let q = sqlx::query("SELECT group_id, member_id, member_kind, dynamic, created_at FROM memberships WHERE tenant_id = $1")
+            .bind(&self.tid);
+        let mut out = Vec::new();
+        map_rows(&mut self.tx, q, &mut out, membership_from_row).await?;
+        Ok(out)
     }
 
     // ---- license intent -------------------------------------------------------------------
@@ -1203,6 +1202,20 @@ impl TenantTx {
 }
 
 type Q<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+/// Runs a query and maps rows as they arrive, so large results are never held twice.
+async fn map_rows<T>(
+    conn: &mut sqlx::AnyConnection,
+    q: Q<'_>,
+    out: &mut Vec<T>,
+    f: impl Fn(&AnyRow) -> Result<T>,
+) -> Result<()> {
+    let mut rows = q.fetch(conn);
+    while let Some(r) = rows.try_next().await? {
+        out.push(f(&r)?);
+    }
+    Ok(())
+}
 
 fn bind_user<'q>(q: Q<'q>, u: &'q User) -> Q<'q> {
     q.bind(u.id.to_string())

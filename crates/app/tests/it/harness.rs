@@ -94,12 +94,14 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-/// Runs `test` once per backend on a fresh database. A failure names the backend it happened on.
+/// Runs `test` once per backend on a fresh database. Every backend runs even when one fails;
+/// the failure names the backends it happened on.
 pub async fn for_each_backend<F, Fut>(test: F)
 where
     F: Fn(String) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let mut failures = Vec::new();
     for db in backends().await {
         // A task of its own, so a panic comes back as a value we can label.
         let result = tokio::spawn(test(db.url.clone())).await;
@@ -115,8 +117,11 @@ where
             } else {
                 e.to_string()
             };
-            panic!("[{backend}] {msg}");
+            failures.push(format!("[{backend}] {msg}"));
         }
+    }
+    if !failures.is_empty() {
+        panic!("{}", failures.join("\n\n"));
     }
 }
 

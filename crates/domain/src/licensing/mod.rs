@@ -12,8 +12,8 @@ mod model;
 
 pub use engine::Engine;
 pub use model::{
-    Claim, LicenseError, PathState, PathStatus, SeatLedger, SkuSeats, Source, UserInput,
-    UserOutcome,
+    same_licensing, Claim, LicenseError, PathState, PathStatus, SeatLedger, SkuSeats, Source,
+    UserInput, UserOutcome,
 };
 
 #[cfg(test)]

@@ -152,6 +152,36 @@ impl PathState {
     }
 }
 
+/// Whether two sets of a user's path states say the same thing. Inside a group bundle that failed
+/// for want of seats, which product shows `CountViolation` and which `Other` depends on the order
+/// products ran out, not on intent, so those labels count as one fact; `updated_at` is ignored.
+pub fn same_licensing(a: &[PathState], b: &[PathState]) -> bool {
+    fn norm(states: &[PathState]) -> Vec<PathState> {
+        let short: Vec<Source> = states
+            .iter()
+            .filter(|s| s.error == LicenseError::CountViolation && s.source != Source::Direct)
+            .map(|s| s.source)
+            .collect();
+        let mut v: Vec<PathState> = states
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                s.updated_at = Timestamp(0);
+                if short.contains(&s.source)
+                    && matches!(s.error, LicenseError::CountViolation | LicenseError::Other)
+                {
+                    s.error = LicenseError::CountViolation;
+                    s.detail.clear();
+                }
+                s
+            })
+            .collect();
+        v.sort_by_key(|s| (s.sku, s.source));
+        v
+    }
+    norm(a) == norm(b)
+}
+
 /// What the engine needs to know of one user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserInput {

@@ -455,8 +455,8 @@ impl World {
         let mut ledger = self.ledger.clone();
         let outs = self.engine().evaluate(&mut ledger, &inputs);
         let mut drift = Vec::new();
-        for o in &outs {
-            if o.changed {
+        for (i, o) in inputs.iter().zip(&outs) {
+            if !same_licensing(&i.current, &o.states) {
                 drift.push(format!("user {} would change", self.user_name(&o.user)));
             }
         }
