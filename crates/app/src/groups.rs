@@ -385,7 +385,8 @@ impl App {
         member: &str,
         actor: &Actor,
     ) -> Result<()> {
-        self.change_member(tenant, group, member, actor, true).await
+        self.change_members(tenant, group, &[member.to_string()], actor, true)
+            .await
     }
 
     pub async fn remove_member(
@@ -395,15 +396,17 @@ impl App {
         member: &str,
         actor: &Actor,
     ) -> Result<()> {
-        self.change_member(tenant, group, member, actor, false)
+        self.change_members(tenant, group, &[member.to_string()], actor, false)
             .await
     }
 
-    async fn change_member(
+    /// Adds (or removes) several members in one transaction: all of them, or none when one is
+    /// refused (Graph: "any error ⇒ none added").
+    pub async fn change_members(
         &self,
         tenant: &Tenant,
         group: &str,
-        member: &str,
+        members: &[String],
         actor: &Actor,
         add: bool,
     ) -> Result<()> {
@@ -421,67 +424,72 @@ impl App {
                 g.display_name
             )));
         }
-        let groups = Groups::load(&mut tx).await?;
-        let (member_id, kind, name) = match find_user(&mut tx, member).await {
-            Ok(u) => (u.id.0, MemberKind::User, u.upn),
-            Err(AppError::NotFound(_)) => {
-                let m = find_group(&mut tx, member).await?;
-                (m.id.0, MemberKind::Group, m.display_name)
-            }
-            Err(e) => return Err(e),
-        };
-        if add && kind == MemberKind::Group {
-            let child = GroupId(member_id);
-            // D2: a group may not contain itself, directly or through others.
-            if child == g.id || groups.descendants(child).contains(&g.id) {
-                return Err(bad(format!(
-                    "adding '{name}' to '{}' would create a cycle of nested groups",
-                    g.display_name
-                )));
-            }
-        }
-        let changed = if add {
-            tx.add_membership(&MembershipRow {
-                group_id: g.id,
-                member_id,
-                kind,
-                dynamic: false,
-                created_at: cx.now,
-            })
-            .await?
-        } else {
-            tx.remove_membership(g.id, member_id).await?
-        };
-        if !changed {
-            return Err(bad(if add {
-                "One or more added object references already exist for the following modified properties: 'members'."
-            } else {
-                "One or more removed object references do not exist for the following modified properties: 'members'."
-            }));
-        }
-        let groups = Groups::load(&mut tx).await?;
-        let affected = match kind {
-            MemberKind::User => vec![UserId(member_id)],
-            MemberKind::Group => {
-                transitive_user_members(&mut tx, &groups, GroupId(member_id)).await?
-            }
-        };
-        let r = reconcile(&mut tx, &cx, &groups, &affected, &[]).await?;
         let mut audit = Audit::new(actor, cx.now);
-        let act = if add {
-            "Add member to group"
-        } else {
-            "Remove member from group"
-        };
-        audit.push(
-            "GroupManagement",
-            act,
-            "Group",
-            g.id.to_string(),
-            g.display_name.clone(),
-            vec![("Member", String::new(), name)],
-            None,
-        );
+        let mut affected: Vec<UserId> = Vec::new();
+        for member in members {
+            let groups = Groups::load(&mut tx).await?;
+            let (member_id, kind, name) = match find_user(&mut tx, member).await {
+                Ok(u) => (u.id.0, MemberKind::User, u.upn),
+                Err(AppError::NotFound(_)) => {
+                    let m = find_group(&mut tx, member).await?;
+                    (m.id.0, MemberKind::Group, m.display_name)
+                }
+                Err(e) => return Err(e),
+            };
+            if add && kind == MemberKind::Group {
+                let child = GroupId(member_id);
+                // D2: a group may not contain itself, directly or through others.
+                if child == g.id || groups.descendants(child).contains(&g.id) {
+                    return Err(bad(format!(
+                        "adding '{name}' to '{}' would create a cycle of nested groups",
+                        g.display_name
+                    )));
+                }
+            }
+            // Users below a group member are affected whether it joins or leaves.
+            match kind {
+                MemberKind::User => affected.push(UserId(member_id)),
+                MemberKind::Group => affected
+                    .extend(transitive_user_members(&mut tx, &groups, GroupId(member_id)).await?),
+            }
+            let changed = if add {
+                tx.add_membership(&MembershipRow {
+                    group_id: g.id,
+                    member_id,
+                    kind,
+                    dynamic: false,
+                    created_at: cx.now,
+                })
+                .await?
+            } else {
+                tx.remove_membership(g.id, member_id).await?
+            };
+            if !changed {
+                return Err(bad(if add {
+                    "One or more added object references already exist for the following modified properties: 'members'."
+                } else {
+                    "One or more removed object references do not exist for the following modified properties: 'members'."
+                }));
+            }
+            let act = if add {
+                "Add member to group"
+            } else {
+                "Remove member from group"
+            };
+            audit.push(
+                "GroupManagement",
+                act,
+                "Group",
+                g.id.to_string(),
+                g.display_name.clone(),
+                vec![("Member", String::new(), name)],
+                None,
+            );
+        }
+        affected.sort();
+        affected.dedup();
+        let groups = Groups::load(&mut tx).await?;
+        let r = reconcile(&mut tx, &cx, &groups, &affected, &[]).await?;
         crate::licenses::audit_license_changes(&mut audit, &mut tx, &r).await?;
         tx.insert_audit(&audit.rows).await?;
         tx.commit().await?;

@@ -269,6 +269,10 @@ pub async fn dispatch(app: &App, tenant_key: Option<&str>, cmd: Command, out: &O
                     println!("Seeded tenant {} ({}) with {} users and {} groups.", d.tenant.name, d.tenant.default_domain, d.users, d.groups);
                     println!("Admin: {}  password: {}", d.admin_upn, d.admin_password);
                     print_sku_rows(&rows);
+                    println!("Worth a look:");
+                    for (upn, why) in &d.highlights {
+                        println!("  {upn:<40} {why}");
+                    }
                     println!("Try: skuld user list · skuld user show <upn> · skuld group list · skuld doctor");
                 },
             );
@@ -762,21 +766,19 @@ async fn group(app: &App, t: &Tenant, cmd: GroupCmd, out: &Out) -> Result<i32> {
                 bail!("name at least one member of {group}")
             }
             MemberCmd::Add { group, members } => {
-                for m in &members {
-                    app.add_member(t, &group, m, &OP)
-                        .await
-                        .with_context(|| format!("adding {m} to {group}"))?;
-                }
+                app.change_members(t, &group, &members, &OP, true)
+                    .await
+                    .with_context(|| format!("adding members to {group} (none were added)"))?;
                 out.emit(json!({"added": members}), || {
                     println!("added {} member(s) to {group}", members.len())
                 });
             }
             MemberCmd::Remove { group, members } => {
-                for m in &members {
-                    app.remove_member(t, &group, m, &OP)
-                        .await
-                        .with_context(|| format!("removing {m} from {group}"))?;
-                }
+                app.change_members(t, &group, &members, &OP, false)
+                    .await
+                    .with_context(|| {
+                        format!("removing members from {group} (none were removed)")
+                    })?;
                 out.emit(json!({"removed": members}), || {
                     println!("removed {} member(s) from {group}", members.len())
                 });

@@ -1037,18 +1037,24 @@ impl TenantTx {
         Ok(())
     }
 
-    /// Users waiting for a seat of `sku` (CountViolation), in D4 order.
+    /// Users waiting for a seat of `sku` (CountViolation), in D4 order: group priority, then the
+    /// earliest path, then user id. Read from an index in that order, so a page costs its size.
     pub async fn waiting_for(&mut self, sku: SkuId, limit: i64) -> Result<Vec<UserId>> {
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT user_id FROM path_states WHERE tenant_id = $1 AND sku_id = $2 AND error = 'CountViolation'
-             GROUP BY user_id ORDER BY MAX(priority) DESC, MIN(since), user_id LIMIT $3",
+             ORDER BY priority DESC, since, user_id LIMIT $3",
         )
         .bind(&self.tid)
         .bind(sku.to_string())
         .bind(limit)
         .fetch_all(&mut *self.tx)
         .await?;
-        ids.iter().map(|s| id(s)).collect()
+        // A user waiting on two paths of the product appears twice; keep its best place.
+        let mut seen = std::collections::HashSet::new();
+        ids.iter()
+            .filter(|s| seen.insert(s.as_str()))
+            .map(|s| id(s))
+            .collect()
     }
 
     /// Users holding a seat of `sku`.
