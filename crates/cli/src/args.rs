@@ -166,6 +166,8 @@ pub enum UserCmd {
     Restore { user: String },
     /// Delete a soft-deleted user for good.
     Purge { user: String },
+    /// Delete for good every user soft-deleted more than 30 days ago (D7).
+    PurgeExpired,
     /// Evaluate the user's licenses again.
     Reprocess { user: String },
 }

@@ -629,6 +629,12 @@ async fn user(app: &App, t: &Tenant, cmd: UserCmd, out: &Out) -> Result<i32> {
                 println!("purged {} for good", u.upn)
             });
         }
+        UserCmd::PurgeExpired => {
+            let n = app.purge_expired(t, skuld_app::now()).await?;
+            out.emit(json!({"purged": n}), || {
+                println!("purged {n} user(s) deleted more than 30 days ago")
+            });
+        }
         UserCmd::Reprocess { user } => {
             let u = app.reprocess_user(t, &user, &OP).await?;
             let v = app.user_view(t, &u.id.to_string()).await?;

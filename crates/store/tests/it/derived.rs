@@ -174,21 +174,24 @@ async fn waiting_for_orders_by_priority_then_earliest_path_then_user_id() {
         tx.commit().await.unwrap();
 
         let mut tx = store.read(t.id).await.unwrap();
-        // D4: highest priority over the user's paths, then the earliest of them, then the id.
+        // D4, path by path as the engine orders claims: priority, then the time that path came
+        // to exist, then the id; a user appears once, at its best path. The two-path user's
+        // priority-5 path is younger (400) than high_early's (300); its old priority-0 path does
+        // not lend it seniority.
         assert_eq!(
             tx.waiting_for(e3, 100).await.unwrap(),
             vec![
-                high_late_two_paths,
                 high_early,
+                high_late_two_paths,
                 low_earliest,
                 low_prio_tie_a,
                 low_prio_tie_b
             ],
-            "expected: two-path user (prio 5, since 50) before prio 5 since 300"
+            "expected: prio 5 since 300, then prio 5 since 400, then priority 0 by age"
         );
         assert_eq!(
             tx.waiting_for(e3, 2).await.unwrap(),
-            vec![high_late_two_paths, high_early]
+            vec![high_early, high_late_two_paths]
         );
         assert_eq!(
             tx.waiting_for(other, 10).await.unwrap(),
