@@ -121,17 +121,17 @@ pub(crate) async fn transitive_user_members(
     groups: &Groups,
     group: GroupId,
 ) -> Result<Vec<UserId>> {
-    let mut out: HashSet<UserId> = HashSet::new();
+    let mut out: Vec<UserId> = Vec::new();
     for g in groups.descendants(group) {
-        for m in tx.members_of(g).await? {
-            if m.kind == MemberKind::User {
-                out.insert(UserId(m.member_id));
+        for (m, kind) in tx.member_ids_of(g).await? {
+            if kind == MemberKind::User {
+                out.push(UserId(m));
             }
         }
     }
-    let mut v: Vec<UserId> = out.into_iter().collect();
-    v.sort();
-    Ok(v)
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// Seats per product: capacity from subscriptions (D8), consumption from the counters.

@@ -614,6 +614,29 @@ impl TenantTx {
         Ok(out)
     }
 
+    /// Ids and kinds of a group's direct members (an index-only read).
+    pub async fn member_ids_of(&mut self, group: GroupId) -> Result<Vec<(uuid::Uuid, MemberKind)>> {
+        let q = sqlx::query(
+            "SELECT member_id, member_kind FROM memberships WHERE tenant_id = $1 AND group_id = $2",
+        )
+        .bind(&self.tid)
+        .bind(group.to_string());
+        let mut out = Vec::new();
+        map_rows(&mut self.tx, q, &mut out, |r| {
+            let kind: &str = r.try_get(1)?;
+            Ok((
+                id(r.try_get::<&str, _>(0)?)?,
+                if kind == "group" {
+                    MemberKind::Group
+                } else {
+                    MemberKind::User
+                },
+            ))
+        })
+        .await?;
+        Ok(out)
+    }
+
     /// Memberships whose member is one of `members`.
     pub async fn memberships_of(&mut self, members: &[uuid::Uuid]) -> Result<Vec<MembershipRow>> {
         let mut out = Vec::new();
