@@ -5,6 +5,8 @@
 mod doctor;
 mod fixtures;
 mod groups;
+// The same backends as the store's tests, from one file.
+#[path = "../../../store/tests/it/backends.rs"]
 mod harness;
 mod licenses;
 mod lifecycle;

@@ -1,11 +1,8 @@
-//! Test databases: every engine test runs once per backend, each time on a fresh database — a
+//! Test databases: every test runs once per backend, each time on a fresh database — a
 //! SQLite file in a temp dir always, and a PostgreSQL database with a random name when
 //! `SKULD_TEST_PG_URL` is set (`source scripts/lib/pg.sh && start_test_postgres` provides one).
 //! `SKULD_REQUIRE_PG=1` turns a missing PostgreSQL into a failure instead of a silent skip, so CI
 //! cannot pass on SQLite alone.
-//!
-//! A copy of `crates/store/tests/it/harness.rs` (two crates' test binaries cannot share a module
-//! without a test-support crate); keep them in step.
 
 use sqlx::{Connection, Executor, PgConnection};
 use std::future::Future;
