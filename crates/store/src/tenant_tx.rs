@@ -236,6 +236,39 @@ impl TenantTx {
         }
     }
 
+    /// `select` (a `SELECT … FROM table` without WHERE) restricted to this tenant and, when `keys`
+    /// is given, to rows whose `key_col` is one of them (in chunks); rows are mapped as they come.
+    async fn select_scoped<T>(
+        &mut self,
+        select: &str,
+        key_col: &str,
+        keys: Option<Vec<String>>,
+        map: impl Fn(&AnyRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let base = format!("{select} WHERE tenant_id = {}", self.p1());
+        let mut out = Vec::new();
+        match keys {
+            None => {
+                let q = sqlx::query(&base).bind(&self.tid);
+                map_rows(&mut self.tx, q, &mut out, &map).await?;
+            }
+            Some(keys) => {
+                for chunk in keys.chunks(CHUNK) {
+                    let sql = format!(
+                        "{base} AND {key_col} IN ({})",
+                        list_placeholders(self.backend, 2, chunk.len())
+                    );
+                    let mut q = sqlx::query(&sql).bind(&self.tid);
+                    for k in chunk {
+                        q = q.bind(k.as_str());
+                    }
+                    map_rows(&mut self.tx, q, &mut out, &map).await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub fn tenant(&self) -> TenantId {
         self.tenant
     }
@@ -361,22 +394,14 @@ impl TenantTx {
     }
 
     pub async fn users_by_ids(&mut self, ids: &[UserId]) -> Result<Vec<User>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT {USER_COLS} FROM users WHERE tenant_id = {} AND id IN ({})",
-                self.p1(),
-                list_placeholders(self.backend, 2, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).bind(&self.tid);
-            for u in chunk {
-                q = q.bind(u.to_string());
-            }
-            for r in q.fetch_all(&mut *self.tx).await? {
-                out.push(user_from_row(&r)?);
-            }
-        }
-        Ok(out)
+        let keys = ids.iter().map(|u| u.to_string()).collect();
+        self.select_scoped(
+            &format!("SELECT {USER_COLS} FROM users"),
+            "id",
+            Some(keys),
+            user_from_row,
+        )
+        .await
     }
 
     /// What licensing needs of users: id, usage location, soft-deleted. Of the given users, or of
@@ -385,41 +410,23 @@ impl TenantTx {
         &mut self,
         users: Option<&[UserId]>,
     ) -> Result<Vec<(UserId, Option<UsageLocation>, bool)>> {
-        let base = format!(
-            "SELECT id, usage_location, deleted_at FROM users WHERE tenant_id = {}",
-            self.p1()
-        );
-        let map = |r: &AnyRow| -> Result<(UserId, Option<UsageLocation>, bool)> {
-            let loc: Option<String> = r.try_get(1)?;
-            Ok((
-                id(&r.try_get::<String, _>(0)?)?,
-                loc.map(|l| UsageLocation::parse(&l))
-                    .transpose()
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                r.try_get::<Option<i64>, _>(2)?.is_some(),
-            ))
-        };
-        let mut out = Vec::new();
-        match users {
-            None => {
-                let q = sqlx::query(&base).bind(&self.tid);
-                map_rows(&mut self.tx, q, &mut out, map).await?;
-            }
-            Some(ids) => {
-                for chunk in ids.chunks(CHUNK) {
-                    let sql = format!(
-                        "{base} AND id IN ({})",
-                        list_placeholders(self.backend, 2, chunk.len())
-                    );
-                    let mut q = sqlx::query(&sql).bind(&self.tid);
-                    for u in chunk {
-                        q = q.bind(u.to_string());
-                    }
-                    map_rows(&mut self.tx, q, &mut out, map).await?;
-                }
-            }
-        }
-        Ok(out)
+        let keys = users.map(|ids| ids.iter().map(|u| u.to_string()).collect());
+        self.select_scoped(
+            "SELECT id, usage_location, deleted_at FROM users",
+            "id",
+            keys,
+            |r| {
+                let loc: Option<String> = r.try_get(1)?;
+                Ok((
+                    id(&r.try_get::<String, _>(0)?)?,
+                    loc.map(|l| UsageLocation::parse(&l))
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    r.try_get::<Option<i64>, _>(2)?.is_some(),
+                ))
+            },
+        )
+        .await
     }
 
     pub async fn count_users(&mut self, deleted: bool) -> Result<i64> {
@@ -639,22 +646,14 @@ impl TenantTx {
 
     /// Memberships whose member is one of `members`.
     pub async fn memberships_of(&mut self, members: &[uuid::Uuid]) -> Result<Vec<MembershipRow>> {
-        let mut out = Vec::new();
-        for chunk in members.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT group_id, member_id, member_kind, dynamic, created_at FROM memberships WHERE tenant_id = {} AND member_id IN ({})",
-                self.p1(),
-                list_placeholders(self.backend, 2, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).bind(&self.tid);
-            for m in chunk {
-                q = q.bind(m.to_string());
-            }
-            for r in q.fetch_all(&mut *self.tx).await? {
-                out.push(membership_from_row(&r)?);
-            }
-        }
-        Ok(out)
+        let keys = members.iter().map(|m| m.to_string()).collect();
+        self.select_scoped(
+            "SELECT group_id, member_id, member_kind, dynamic, created_at FROM memberships",
+            "member_id",
+            Some(keys),
+            membership_from_row,
+        )
+        .await
     }
 
     /// Group-in-group edges of the tenant (few; loaded whole for nested-group walks).
@@ -717,39 +716,21 @@ impl TenantTx {
         &mut self,
         users: Option<&[UserId]>,
     ) -> Result<Vec<(UserId, SkuId, Vec<PlanId>, Timestamp)>> {
-        let base = format!("SELECT user_id, sku_id, disabled_plans, created_at FROM direct_assignments WHERE tenant_id = {}", self.p1());
-        let mut rows = Vec::new();
-        match users {
-            None => {
-                rows = sqlx::query(&base)
-                    .bind(&self.tid)
-                    .fetch_all(&mut *self.tx)
-                    .await?
-            }
-            Some(ids) => {
-                for chunk in ids.chunks(CHUNK) {
-                    let sql = format!(
-                        "{base} AND user_id IN ({})",
-                        list_placeholders(self.backend, 2, chunk.len())
-                    );
-                    let mut q = sqlx::query(&sql).bind(&self.tid);
-                    for u in chunk {
-                        q = q.bind(u.to_string());
-                    }
-                    rows.extend(q.fetch_all(&mut *self.tx).await?);
-                }
-            }
-        }
-        rows.iter()
-            .map(|r| {
+        let keys = users.map(|ids| ids.iter().map(|u| u.to_string()).collect());
+        self.select_scoped(
+            "SELECT user_id, sku_id, disabled_plans, created_at FROM direct_assignments",
+            "user_id",
+            keys,
+            |r| {
                 Ok((
-                    id(&r.try_get::<String, _>("user_id")?)?,
-                    id(&r.try_get::<String, _>("sku_id")?)?,
-                    decode_plans(&r.try_get::<String, _>("disabled_plans")?)?,
-                    Timestamp(r.try_get("created_at")?),
+                    id(&r.try_get::<String, _>(0)?)?,
+                    id(&r.try_get::<String, _>(1)?)?,
+                    decode_plans(&r.try_get::<String, _>(2)?)?,
+                    Timestamp(r.try_get(3)?),
                 ))
-            })
-            .collect()
+            },
+        )
+        .await
     }
 
     pub async fn upsert_group_assignment(&mut self, a: &GroupAssignmentRow) -> Result<()> {
@@ -969,38 +950,18 @@ impl TenantTx {
         &mut self,
         users: Option<&[UserId]>,
     ) -> Result<HashMap<UserId, Vec<PathState>>> {
-        let base = format!(
-            "SELECT {STATE_COLS} FROM path_states WHERE tenant_id = {}",
-            self.p1()
-        );
+        let keys = users.map(|ids| ids.iter().map(|u| u.to_string()).collect());
+        let rows = self
+            .select_scoped(
+                &format!("SELECT {STATE_COLS} FROM path_states"),
+                "user_id",
+                keys,
+                state_from_row,
+            )
+            .await?;
         let mut out: HashMap<UserId, Vec<PathState>> = HashMap::new();
-        let mut push = |rows: Vec<AnyRow>| -> Result<()> {
-            for r in rows {
-                let (u, s) = state_from_row(&r)?;
-                out.entry(u).or_default().push(s);
-            }
-            Ok(())
-        };
-        match users {
-            None => push(
-                sqlx::query(&base)
-                    .bind(&self.tid)
-                    .fetch_all(&mut *self.tx)
-                    .await?,
-            )?,
-            Some(ids) => {
-                for chunk in ids.chunks(CHUNK) {
-                    let sql = format!(
-                        "{base} AND user_id IN ({})",
-                        list_placeholders(self.backend, 2, chunk.len())
-                    );
-                    let mut q = sqlx::query(&sql).bind(&self.tid);
-                    for u in chunk {
-                        q = q.bind(u.to_string());
-                    }
-                    push(q.fetch_all(&mut *self.tx).await?)?;
-                }
-            }
+        for (u, st) in rows {
+            out.entry(u).or_default().push(st);
         }
         Ok(out)
     }
