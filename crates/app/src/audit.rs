@@ -14,6 +14,13 @@ pub enum Actor {
         upn: String,
         roles: Vec<DirectoryRole>,
     },
+    /// An application calling with its own token (client credentials), with the Graph
+    /// application permissions it was granted.
+    App {
+        app_id: uuid::Uuid,
+        name: String,
+        permissions: Vec<String>,
+    },
     /// The engine itself (group-based licensing, lifecycle ticks).
     System,
 }
@@ -23,20 +30,18 @@ impl Actor {
         match self {
             Actor::Operator => "skuld operator".into(),
             Actor::User { upn, .. } => upn.clone(),
+            Actor::App { name, .. } => name.clone(),
             Actor::System => "Microsoft Entra ID Group-Based Licensing".into(),
         }
     }
-    pub(crate) fn has(&self, role: DirectoryRole) -> bool {
+    /// The actor's kind and id as stored with audit rows.
+    pub(crate) fn kind_and_id(&self) -> (&'static str, String) {
         match self {
-            Actor::Operator | Actor::System => true,
-            Actor::User { roles, .. } => {
-                roles.contains(&DirectoryRole::GlobalAdministrator) || roles.contains(&role)
-            }
+            Actor::Operator => ("operator", String::new()),
+            Actor::User { id, .. } => ("user", id.to_string()),
+            Actor::App { app_id, .. } => ("app", app_id.to_string()),
+            Actor::System => ("system", String::new()),
         }
-    }
-    /// At least one of the roles (a Global Administrator has them all).
-    pub(crate) fn any(&self, roles: &[DirectoryRole]) -> bool {
-        roles.iter().any(|r| self.has(*r))
     }
 }
 
@@ -79,6 +84,7 @@ impl<'a> Audit<'a> {
             })
             .collect::<Vec<_>>()
             .join(",");
+        let (kind, actor_id) = self.actor.kind_and_id();
         self.rows.push(AuditRow {
             id: uuid::Uuid::new_v4().to_string(),
             seq: 0,
@@ -92,6 +98,8 @@ impl<'a> Audit<'a> {
             },
             result_reason: failure.unwrap_or_default(),
             actor: self.actor.name(),
+            actor_kind: kind.into(),
+            actor_id,
             target_type: target_type.into(),
             target_id,
             target_name,

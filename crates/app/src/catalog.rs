@@ -1,10 +1,11 @@
 //! A tenant's own products and plans beside Microsoft's (D14).
 
 use crate::audit::{Actor, Audit};
+use crate::authz::Action;
 use crate::users::bad;
 use crate::{App, AppError, Result};
 use skuld_domain::catalog::{AppliesTo, Plan, Product};
-use skuld_domain::{DirectoryRole, PlanId, SkuId, Tenant};
+use skuld_domain::{PlanId, SkuId, Tenant};
 
 impl App {
     /// Adds a product with new plans `(name, friendly name)`; returns it.
@@ -16,7 +17,7 @@ impl App {
         plans: &[(String, String)],
         actor: &Actor,
     ) -> Result<Product> {
-        if !actor.has(DirectoryRole::BillingAdministrator) {
+        if !actor.may(Action::ManageSubscriptions) {
             return Err(AppError::forbidden());
         }
         let part = part_number.trim();

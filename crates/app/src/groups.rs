@@ -1,12 +1,13 @@
 //! Group use cases: create, change, delete, members (static, nested, dynamic).
 
 use crate::audit::{Actor, Audit};
+use crate::authz::Action;
 use crate::reconcile::{reconcile, transitive_user_members, Groups};
 use crate::users::{bad, find_user};
 use crate::{App, AppError, Result};
 use skuld_domain::directory::{matches_user, GroupKind};
 use skuld_domain::rule::MembershipRule;
-use skuld_domain::{DirectoryRole, Group, GroupId, Tenant, Timestamp, User, UserId};
+use skuld_domain::{Group, GroupId, Tenant, Timestamp, User, UserId};
 use skuld_store::{MemberKind, MembershipRow, TenantTx};
 use std::collections::HashSet;
 
@@ -166,10 +167,7 @@ pub(crate) async fn find_group(tx: &mut TenantTx, key: &str) -> Result<Group> {
 
 impl App {
     pub async fn create_group(&self, tenant: &Tenant, n: NewGroup, actor: &Actor) -> Result<Group> {
-        if !actor.any(&[
-            DirectoryRole::GroupsAdministrator,
-            DirectoryRole::UserAdministrator,
-        ]) {
+        if !actor.may(Action::ManageGroups) {
             return Err(AppError::forbidden());
         }
         let name = n.display_name.trim().to_string();
@@ -270,10 +268,8 @@ impl App {
             && p.description.is_none()
             && p.membership_rule.is_none()
             && p.rule_paused.is_none();
-        let allowed = actor.any(&[
-            DirectoryRole::GroupsAdministrator,
-            DirectoryRole::UserAdministrator,
-        ]) || (licensing_only && actor.has(DirectoryRole::LicenseAdministrator));
+        let allowed = actor.may(Action::ManageGroups)
+            || (licensing_only && actor.may(Action::AssignGroupLicense));
         if !allowed {
             return Err(AppError::forbidden());
         }
@@ -341,10 +337,7 @@ impl App {
 
     /// Deletes a group. Refused while it assigns licenses (D10, rulebook §2.4).
     pub async fn delete_group(&self, tenant: &Tenant, key: &str, actor: &Actor) -> Result<Group> {
-        if !actor.any(&[
-            DirectoryRole::GroupsAdministrator,
-            DirectoryRole::UserAdministrator,
-        ]) {
+        if !actor.may(Action::ManageGroups) {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
@@ -410,10 +403,7 @@ impl App {
         actor: &Actor,
         add: bool,
     ) -> Result<()> {
-        if !actor.any(&[
-            DirectoryRole::GroupsAdministrator,
-            DirectoryRole::UserAdministrator,
-        ]) {
+        if !actor.may(Action::ManageMembers) {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;

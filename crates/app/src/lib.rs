@@ -6,14 +6,18 @@
 //! Architecture Invariant: no other crate writes license state or seat counters; the protocol
 //! crates and the CLI call these functions.
 
+mod apps;
 mod audit;
+mod authz;
 mod bench;
 mod catalog;
 mod demo;
+mod directory;
 mod doctor;
 mod error;
 mod groups;
 mod licenses;
+mod query;
 mod reconcile;
 mod roles;
 mod subscriptions;
@@ -21,6 +25,7 @@ mod users;
 mod views;
 
 pub use audit::Actor;
+pub use authz::{canonical_permission, Action, KNOWN_PERMISSIONS};
 pub use bench::{BenchFanout, BenchMemberAdd};
 pub use demo::DemoSummary;
 pub use doctor::DoctorReport;
@@ -28,9 +33,10 @@ pub use error::AppError;
 pub use groups::{GroupPatch, NewGroup};
 pub use licenses::FanoutResult;
 pub use licenses::LicenseSpec;
+pub use skuld_store::{AppRow, JobRow, MemberKind};
 pub use subscriptions::NewSubscription;
 pub use users::{generate_password, verify_password, NewUser, UserPatch};
-pub use views::{GroupView, PathView, SkuRow, UserLicense, UserView};
+pub use views::{GroupView, PathView, SkuRow, UserLicense, UserLicensing, UserView};
 
 use skuld_domain::{Catalog, Tenant, TenantId, Timestamp, UsageLocation};
 use skuld_store::{Store, TenantTx};

@@ -2,14 +2,20 @@
 //! to many users at once, and to groups (fan-out to every transitive member).
 
 use crate::audit::{Actor, Audit};
+use crate::authz::Action;
 use crate::groups::find_group;
 use crate::reconcile::{reconcile, transitive_user_members, Ctx, Groups, Reconciled};
 use crate::users::{bad, find_user};
 use crate::{App, AppError, Result};
 use skuld_domain::catalog::AppliesTo;
 use skuld_domain::licensing::{LicenseError, Source};
-use skuld_domain::{DirectoryRole, PlanId, SkuId, Subscription, Tenant, User, UserId, UserType};
-use skuld_store::{GroupAssignmentRow, TenantTx};
+use skuld_domain::{Group, GroupId, PlanId, SkuId, Subscription, Tenant, User, UserId, UserType};
+use skuld_store::{GroupAssignmentRow, JobRow, TenantTx};
+
+const GROUP_LICENSE_JOB: &str = "group_license";
+const QUEUED: &str = "QueuedForProcessing";
+const IN_PROGRESS: &str = "ProcessingInProgress";
+const COMPLETE: &str = "ProcessingComplete";
 use std::collections::{HashMap, HashSet};
 
 /// A product to assign, with the plans to turn off (Graph `assignedLicense`).
@@ -159,10 +165,7 @@ impl App {
         replace: bool,
         actor: &Actor,
     ) -> Result<Vec<User>> {
-        if !actor.any(&[
-            DirectoryRole::LicenseAdministrator,
-            DirectoryRole::UserAdministrator,
-        ]) {
+        if !actor.may(Action::AssignUserLicense) {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
@@ -178,9 +181,7 @@ impl App {
         for key in users {
             let u = find_user(&mut tx, key).await?;
             // B1: guests are licensed directly only by a Global Administrator.
-            if u.user_type == UserType::Guest
-                && !add.is_empty()
-                && !actor.has(DirectoryRole::GlobalAdministrator)
+            if u.user_type == UserType::Guest && !add.is_empty() && !actor.may(Action::LicenseGuest)
             {
                 return Err(AppError::forbidden());
             }
@@ -293,10 +294,7 @@ impl App {
     /// Graph `reprocessLicenseAssignment`: evaluates the user again. skuld already does this on
     /// every change (D3); the call stays for clients and after catalog edits.
     pub async fn reprocess_user(&self, tenant: &Tenant, user: &str, actor: &Actor) -> Result<User> {
-        if !actor.any(&[
-            DirectoryRole::LicenseAdministrator,
-            DirectoryRole::UserAdministrator,
-        ]) {
+        if !actor.may(Action::AssignUserLicense) {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
@@ -310,9 +308,9 @@ impl App {
         Ok(u)
     }
 
-    /// Graph group `assignLicense`: changes the group's licenses and applies them to every
-    /// transitive member in the same transaction. A dependent plan needs its prerequisite in the
-    /// same group (G11), so such a change is refused up front.
+    /// Graph group `assignLicense`, synchronously: records the change and applies it to every
+    /// transitive member before returning (the CLI and tests use this; the server answers 202
+    /// and lets its worker run the job, D13).
     pub async fn group_assign_license(
         &self,
         tenant: &Tenant,
@@ -321,11 +319,25 @@ impl App {
         remove: &[SkuId],
         actor: &Actor,
     ) -> Result<FanoutResult> {
-        if !actor.any(&[
-            DirectoryRole::LicenseAdministrator,
-            DirectoryRole::UserAdministrator,
-            DirectoryRole::GroupsAdministrator,
-        ]) {
+        let (_, job) = self
+            .queue_group_license(tenant, group, add, remove, actor)
+            .await?;
+        Ok(self.run_job(tenant, job.id).await?.unwrap_or_default())
+    }
+
+    /// Graph group `assignLicense`, durably queued (D13): validates, changes the group's
+    /// licenses (intent) and records a job in one transaction. A dependent plan needs its
+    /// prerequisite in the same group (G11), so such a change is refused up front. The job
+    /// applies the change to the members ([`App::run_job`]).
+    pub async fn queue_group_license(
+        &self,
+        tenant: &Tenant,
+        group: &str,
+        add: &[LicenseSpec],
+        remove: &[SkuId],
+        actor: &Actor,
+    ) -> Result<(Group, JobRow)> {
+        if !actor.may(Action::AssignGroupLicense) {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
@@ -410,6 +422,55 @@ impl App {
             })
             .await?;
         }
+        let mut audit = Audit::new(actor, cx.now);
+        let added: Vec<String> = add.iter().map(|s| s.sku.to_string()).collect();
+        let gone: Vec<String> = remove.iter().map(|s| s.to_string()).collect();
+        audit.push(
+            "GroupManagement",
+            "Set group license",
+            "Group",
+            g.id.to_string(),
+            g.display_name.clone(),
+            vec![("AssignedLicense", gone.join(","), added.join(","))],
+            None,
+        );
+        tx.insert_audit(&audit.rows).await?;
+        let job = JobRow {
+            id: uuid::Uuid::new_v4(),
+            kind: GROUP_LICENSE_JOB.into(),
+            target_id: g.id.0,
+            state: QUEUED.into(),
+            actor: actor.name(),
+            result: String::new(),
+            created_at: cx.now,
+            updated_at: cx.now,
+        };
+        tx.insert_job(&job).await?;
+        tx.commit().await?;
+        Ok((g, job))
+    }
+
+    /// Runs one job: marks it in progress, then applies the group's licenses to every
+    /// transitive member in one transaction and marks it complete. Idempotent: it recomputes
+    /// from intent, so a job interrupted by a crash is simply run again. `None` if the job is
+    /// unknown or already complete.
+    pub async fn run_job(&self, tenant: &Tenant, job: uuid::Uuid) -> Result<Option<FanoutResult>> {
+        let mut tx = self.store().write(tenant.id).await?;
+        let Some(j) = tx.job(job).await?.filter(|j| j.state != COMPLETE) else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        tx.set_job_state(j.id, IN_PROGRESS, "", crate::now())
+            .await?;
+        tx.commit().await?;
+        let (mut tx, cx) = self.begin(tenant).await?;
+        let Some(g) = tx.group(GroupId(j.target_id)).await? else {
+            // The group was deleted meanwhile (only possible once its licenses were removed).
+            tx.set_job_state(j.id, COMPLETE, "group deleted", cx.now)
+                .await?;
+            tx.commit().await?;
+            return Ok(Some(FanoutResult::default()));
+        };
         let groups = Groups::load(&mut tx).await?;
         let t = std::time::Instant::now();
         let members = transitive_user_members(&mut tx, &groups, g.id).await?;
@@ -433,18 +494,6 @@ impl App {
             healed: r.healed.len(),
             changed: r.changed,
         };
-        let mut audit = Audit::new(actor, cx.now);
-        let added: Vec<String> = add.iter().map(|s| s.sku.to_string()).collect();
-        let gone: Vec<String> = remove.iter().map(|s| s.to_string()).collect();
-        audit.push(
-            "GroupManagement",
-            "Set group license",
-            "Group",
-            g.id.to_string(),
-            g.display_name.clone(),
-            vec![("AssignedLicense", gone.join(","), added.join(","))],
-            None,
-        );
         let system = Actor::System;
         let mut sys = Audit::new(&system, cx.now);
         sys.push(
@@ -466,11 +515,56 @@ impl App {
             vec![("Result", String::new(), format!("[Users successfully assigned licenses: {}, Users for whom license assignment failed: {}.];", result.succeeded, result.failed))],
             None,
         );
-        audit.rows.extend(sys.rows);
-        tx.insert_audit(&audit.rows).await?;
+        tx.insert_audit(&sys.rows).await?;
+        let summary = format!(
+            "members {}, succeeded {}, failed {}",
+            result.members, result.succeeded, result.failed
+        );
+        tx.set_job_state(j.id, COMPLETE, &summary, cx.now).await?;
         let t = std::time::Instant::now();
         tx.commit().await?;
         tracing::debug!(took = ?t.elapsed(), "group license committed");
-        Ok(result)
+        Ok(Some(result))
+    }
+
+    /// Runs every open job of every tenant, oldest first (the server's worker, and at start-up
+    /// the jobs a previous process left behind). Returns how many ran.
+    pub async fn run_open_jobs(&self) -> Result<usize> {
+        let mut ran = 0;
+        for tid in self.store().tenants_with_open_jobs().await? {
+            let Some(tenant) = self.store().find_tenant(&tid.to_string()).await? else {
+                continue;
+            };
+            let jobs = {
+                let mut tx = self.store().read(tid).await?;
+                let v = tx.open_jobs().await?;
+                tx.commit().await?;
+                v
+            };
+            for j in jobs {
+                if self.run_job(&tenant, j.id).await?.is_some() {
+                    ran += 1;
+                }
+            }
+        }
+        Ok(ran)
+    }
+
+    /// Graph `licenseProcessingState` of a group: the state of its oldest open job, else
+    /// `ProcessingComplete`.
+    pub async fn license_processing_state(
+        &self,
+        tenant: &Tenant,
+        group: GroupId,
+    ) -> Result<String> {
+        let mut tx = self.store().read(tenant.id).await?;
+        let open = tx.open_jobs_for(group.0).await?;
+        tx.commit().await?;
+        Ok(open
+            .iter()
+            .map(|j| j.state.clone())
+            .find(|s| s == IN_PROGRESS)
+            .or_else(|| open.first().map(|j| j.state.clone()))
+            .unwrap_or_else(|| COMPLETE.into()))
     }
 }

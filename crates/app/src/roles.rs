@@ -1,6 +1,7 @@
 //! Directory roles and the audit log.
 
 use crate::audit::{Actor, Audit};
+use crate::authz::Action;
 use crate::users::find_user;
 use crate::{App, AppError, Result};
 use skuld_domain::{DirectoryRole, Tenant, Timestamp, User, UserId};
@@ -16,7 +17,7 @@ impl App {
         role: DirectoryRole,
         actor: &Actor,
     ) -> Result<User> {
-        if !actor.has(DirectoryRole::GlobalAdministrator) {
+        if !actor.may(Action::ManageRoles) {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
@@ -54,7 +55,7 @@ impl App {
         role: DirectoryRole,
         actor: &Actor,
     ) -> Result<User> {
-        if !actor.has(DirectoryRole::GlobalAdministrator) {
+        if !actor.may(Action::ManageRoles) {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
@@ -106,6 +107,19 @@ impl App {
                 (id, upn, role, at)
             })
             .collect())
+    }
+
+    /// Audit events older than `before` (a sequence number), newest first.
+    pub async fn audit_page(
+        &self,
+        tenant: &Tenant,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>> {
+        let mut tx = self.store().read(tenant.id).await?;
+        let rows = tx.audit_before(before, limit).await?;
+        tx.commit().await?;
+        Ok(rows)
     }
 
     /// The newest audit events.

@@ -2,12 +2,12 @@
 //! purchases (D9).
 
 use crate::audit::{Actor, Audit};
+use crate::authz::Action;
 use crate::reconcile::{reconcile, Groups};
 use crate::users::{bad, find_user};
 use crate::{App, AppError, Result};
 use skuld_domain::{
-    DirectoryRole, SkuId, Subscription, SubscriptionId, SubscriptionStatus, Tenant, Timestamp,
-    UserId,
+    SkuId, Subscription, SubscriptionId, SubscriptionStatus, Tenant, Timestamp, UserId,
 };
 use skuld_store::TenantTx;
 
@@ -37,7 +37,7 @@ impl App {
         n: NewSubscription,
         actor: &Actor,
     ) -> Result<Subscription> {
-        if !actor.has(DirectoryRole::BillingAdministrator) {
+        if !actor.may(Action::ManageSubscriptions) {
             return Err(AppError::forbidden());
         }
         if n.units < 0 || n.units > 10_000_000 {
@@ -121,7 +121,7 @@ impl App {
         allow_over_allocation: bool,
         actor: &Actor,
     ) -> Result<Subscription> {
-        if !actor.has(DirectoryRole::BillingAdministrator) {
+        if !actor.may(Action::ManageSubscriptions) {
             return Err(AppError::forbidden());
         }
         if !(0..=10_000_000).contains(&units) {
@@ -170,7 +170,7 @@ impl App {
         next: Option<Timestamp>,
         actor: &Actor,
     ) -> Result<Subscription> {
-        if !actor.has(DirectoryRole::BillingAdministrator) {
+        if !actor.may(Action::ManageSubscriptions) {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
@@ -208,7 +208,7 @@ impl App {
         sub: SubscriptionId,
         actor: &Actor,
     ) -> Result<Subscription> {
-        if !actor.has(DirectoryRole::BillingAdministrator) {
+        if !actor.may(Action::ManageSubscriptions) {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;

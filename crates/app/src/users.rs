@@ -1,15 +1,14 @@
 //! User use cases: create, update, soft delete, restore, purge.
 
 use crate::audit::{Actor, Audit};
+use crate::authz::Action;
 use crate::groups::sync_dynamic_for_user;
 use crate::reconcile::{reconcile, Ctx, Groups};
 use crate::{now, App, AppError, Result};
 use argon2::password_hash::{rand_core::OsRng, SaltString};
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use rand::Rng;
-use skuld_domain::{
-    DirectoryRole, Password, Tenant, Timestamp, Upn, UsageLocation, User, UserId, UserType,
-};
+use skuld_domain::{Password, Tenant, Timestamp, Upn, UsageLocation, User, UserId, UserType};
 use skuld_store::TenantTx;
 
 /// A user to create. Only `upn` and `display_name` are required; a password is generated when
@@ -74,9 +73,14 @@ pub fn generate_password() -> String {
 }
 
 pub(crate) fn hash_password(p: &Password) -> Result<String> {
+    hash_secret(p.expose())
+}
+
+/// An argon2id PHC string of a secret.
+pub(crate) fn hash_secret(secret: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
-        .hash_password(p.expose().as_bytes(), &salt)
+        .hash_password(secret.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| AppError::Corrupt(format!("password hashing failed: {e}")))
 }
@@ -221,14 +225,11 @@ impl App {
         actor: &Actor,
     ) -> Result<(User, Option<String>)> {
         let guest = n.user_type == UserType::Guest;
-        let allowed = if guest {
-            actor.any(&[
-                DirectoryRole::UserAdministrator,
-                DirectoryRole::GuestInviter,
-            ])
+        let allowed = actor.may(if guest {
+            Action::CreateGuest
         } else {
-            actor.has(DirectoryRole::UserAdministrator)
-        };
+            Action::CreateUser
+        });
         if !allowed {
             return Err(AppError::forbidden());
         }
@@ -297,8 +298,8 @@ impl App {
             && p.company_name.is_none()
             && p.account_enabled.is_none()
             && p.user_type.is_none();
-        let allowed = actor.has(DirectoryRole::UserAdministrator)
-            || (only_location && actor.has(DirectoryRole::LicenseAdministrator));
+        let allowed = actor.may(Action::UpdateUser)
+            || (only_location && actor.may(Action::UpdateUsageLocation));
         if !allowed {
             return Err(AppError::forbidden());
         }
@@ -391,13 +392,13 @@ impl App {
 
     /// Soft-deletes a user: its seats are released at once, its intents stay (D7).
     pub async fn delete_user(&self, tenant: &Tenant, key: &str, actor: &Actor) -> Result<User> {
-        if !actor.has(DirectoryRole::UserAdministrator) {
+        if !actor.may(Action::DeleteUser) {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
         let mut u = find_user(&mut tx, key).await?;
         // Only a Global Administrator deletes another Global Administrator (rulebook §8.5).
-        if !tx.roles_of(u.id).await?.is_empty() && !actor.has(DirectoryRole::GlobalAdministrator) {
+        if !tx.roles_of(u.id).await?.is_empty() && !actor.may(Action::ManagePrivilegedUser) {
             return Err(AppError::forbidden());
         }
         u.deleted_at = Some(cx.now);
@@ -422,7 +423,7 @@ impl App {
     /// Restores a soft-deleted user (by id, or by UPN when only one deleted user has it). Its
     /// licenses are evaluated again; when seats are short it waits in CountViolation (D7).
     pub async fn restore_user(&self, tenant: &Tenant, key: &str, actor: &Actor) -> Result<User> {
-        if !actor.has(DirectoryRole::UserAdministrator) {
+        if !actor.may(Action::DeleteUser) {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
@@ -455,7 +456,7 @@ impl App {
 
     /// Deletes a soft-deleted user for good.
     pub async fn purge_user(&self, tenant: &Tenant, key: &str, actor: &Actor) -> Result<User> {
-        if !actor.has(DirectoryRole::UserAdministrator) {
+        if !actor.may(Action::DeleteUser) {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
@@ -465,6 +466,44 @@ impl App {
         audit.push(
             "UserManagement",
             "Hard Delete user",
+            "User",
+            u.id.to_string(),
+            u.upn.clone(),
+            vec![],
+            None,
+        );
+        tx.insert_audit(&audit.rows).await?;
+        tx.commit().await?;
+        Ok(u)
+    }
+
+    /// Sets a user's password (Entra "Reset password"); the user must change it at next sign-in
+    /// when `force_change` is set.
+    pub async fn reset_password(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        password: &str,
+        force_change: bool,
+        actor: &Actor,
+    ) -> Result<User> {
+        if !actor.may(Action::UpdateUser) {
+            return Err(AppError::forbidden());
+        }
+        let p = Password::parse(password).map_err(|e| bad(e.to_string()))?;
+        let hash = hash_password(&p)?;
+        let (mut tx, cx) = self.begin(tenant).await?;
+        let mut u = find_user(&mut tx, key).await?;
+        if !tx.roles_of(u.id).await?.is_empty() && !actor.may(Action::ManagePrivilegedUser) {
+            return Err(AppError::forbidden());
+        }
+        u.password_hash = Some(hash);
+        u.force_change_password = force_change;
+        tx.update_user(&u).await?;
+        let mut audit = Audit::new(actor, cx.now);
+        audit.push(
+            "UserManagement",
+            "Reset password",
             "User",
             u.id.to_string(),
             u.upn.clone(),

@@ -360,3 +360,51 @@ impl App {
         })
     }
 }
+
+/// The derived license data of one user, in ids: what Graph shows as `assignedLicenses`,
+/// `assignedPlans`, `licenseDetails` and `licenseAssignmentStates`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserLicensing {
+    /// Products the user holds a seat of, with the effective disabled plans: the
+    /// intersection over the applied paths (D1). Ordered by product id.
+    pub assigned: Vec<(SkuId, Vec<skuld_domain::PlanId>)>,
+    /// Every path, applied or not.
+    pub states: Vec<skuld_domain::licensing::PathState>,
+}
+
+impl App {
+    /// The derived license data of the given users (users without any have an empty entry).
+    pub async fn licensing_of(
+        &self,
+        tenant: &Tenant,
+        users: &[UserId],
+    ) -> Result<HashMap<UserId, UserLicensing>> {
+        let mut tx = self.store().read(tenant.id).await?;
+        let mut states = tx.path_states(Some(users)).await?;
+        tx.commit().await?;
+        let mut out = HashMap::new();
+        for u in users {
+            let mut st = states.remove(u).unwrap_or_default();
+            st.sort_by(|a, b| {
+                (a.sku, a.source.group().map(|g| g.0)).cmp(&(b.sku, b.source.group().map(|g| g.0)))
+            });
+            let mut assigned: BTreeMap<SkuId, Vec<skuld_domain::PlanId>> = BTreeMap::new();
+            for s in st.iter().filter(|s| s.applied) {
+                match assigned.get_mut(&s.sku) {
+                    None => {
+                        assigned.insert(s.sku, s.disabled_plans.clone());
+                    }
+                    Some(d) => d.retain(|p| s.disabled_plans.contains(p)),
+                }
+            }
+            out.insert(
+                *u,
+                UserLicensing {
+                    assigned: assigned.into_iter().collect(),
+                    states: st,
+                },
+            );
+        }
+        Ok(out)
+    }
+}

@@ -66,9 +66,74 @@ pub enum Command {
     },
     /// Recompute derived state from intent and report drift (exit 1 on drift).
     Doctor,
+    /// Serve the Microsoft Graph v1.0 API (and the token endpoint) over HTTP and HTTPS.
+    Serve(ServeArgs),
+    /// App registrations: client credentials for the Graph API.
+    #[command(subcommand)]
+    App(AppCmd),
     /// Benchmarks against the architecture targets (on a temporary database unless --db).
     #[command(subcommand)]
     Bench(BenchCmd),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address of the plain HTTP listener.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "SKULD_LISTEN")]
+    pub listen: std::net::SocketAddr,
+    /// Address of the HTTPS listener (127.0.0.1:8443 when a certificate is given or
+    /// --tls-self-signed is set).
+    #[arg(long, env = "SKULD_TLS_LISTEN")]
+    pub tls_listen: Option<std::net::SocketAddr>,
+    /// PEM certificate chain for HTTPS.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Serve HTTPS with a self-signed certificate for localhost, generated once into the data
+    /// directory.
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub tls_self_signed: bool,
+    /// The externally visible base URL (e.g. https://graph.example.org), used in
+    /// @odata.context, @odata.nextLink and Location. Default: the request's own host.
+    #[arg(long, env = "SKULD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Seed the demo tenant contoso.test on first start and print its admin's credentials.
+    #[arg(long)]
+    pub demo: bool,
+    /// Password of the demo admin (generated when omitted; with an existing demo tenant, the
+    /// admin's password is reset to it).
+    #[arg(long, requires = "demo")]
+    pub admin_password: Option<String>,
+    /// Directory for generated files (the self-signed certificate). Default: the database's
+    /// directory.
+    #[arg(long)]
+    pub data_dir: Option<std::path::PathBuf>,
+    /// Multiply every throttling budget (Graph's resource units per app and tenant).
+    #[arg(long, default_value_t = 1.0)]
+    pub throttle_scale: f64,
+    /// Turn throttling off.
+    #[arg(long)]
+    pub no_throttle: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AppCmd {
+    /// Register an application; prints its client id and secret (shown this once).
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Graph application permissions, e.g. User.ReadWrite.All LicenseAssignment.ReadWrite.All
+        #[arg(long = "permission", num_args = 1.., required = true)]
+        permissions: Vec<String>,
+    },
+    List,
+    /// Delete an app registration (its tokens stop working at once).
+    Remove {
+        /// The client (app) id.
+        app_id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

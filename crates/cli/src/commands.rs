@@ -480,6 +480,43 @@ pub async fn dispatch(app: &App, tenant_key: Option<&str>, cmd: Command, out: &O
             return Ok(if r.drift == 0 { 0 } else { 1 });
         }
         Command::Bench(_) => bail!("bench is dispatched before opening the database"),
+        Command::Serve(_) => bail!("serve is dispatched before opening the database"),
+        Command::App(a) => {
+            let t = tenant(app, tenant_key).await?;
+            match a {
+                AppCmd::Add { name, permissions } => {
+                    let (row, secret) = app
+                        .add_app(&t, &name, &permissions, &Actor::Operator)
+                        .await?;
+                    out.emit(
+                        json!({"tenantId": t.id.to_string(), "clientId": row.app_id.to_string(), "clientSecret": secret,
+                               "objectId": row.object_id.to_string(), "displayName": row.display_name, "permissions": row.permissions,
+                               "tokenEndpoint": format!("/{}/oauth2/v2.0/token", t.id)}),
+                        || {
+                            println!("registered app {} in {}", row.display_name, t.default_domain);
+                            println!("  tenant id:     {}", t.id);
+                            println!("  client id:     {}", row.app_id);
+                            println!("  client secret: {secret}   (shown this once)");
+                            println!("  permissions:   {}", row.permissions.join(" "));
+                            println!("get a token: curl -s -d grant_type=client_credentials -d client_id={} --data-urlencode client_secret='{secret}' -d scope=https://graph.microsoft.com/.default http://127.0.0.1:8080/{}/oauth2/v2.0/token", row.app_id, t.id);
+                        },
+                    );
+                }
+                AppCmd::List => {
+                    let rows = app.apps(&t).await?;
+                    out.emit(
+                        json!(rows.iter().map(|r| json!({"clientId": r.app_id.to_string(), "displayName": r.display_name, "permissions": r.permissions, "createdDateTime": r.created_at.to_rfc3339()})).collect::<Vec<_>>()),
+                        || println!("{}", table(&["Client id", "Name", "Permissions"], rows.iter().map(|r| vec![r.app_id.to_string(), r.display_name.clone(), r.permissions.join(" ")]).collect())),
+                    );
+                }
+                AppCmd::Remove { app_id } => {
+                    app.remove_app(&t, &app_id, &Actor::Operator).await?;
+                    out.emit(json!({"removed": app_id}), || {
+                        println!("removed app {app_id}")
+                    });
+                }
+            }
+        }
     }
     Ok(0)
 }
@@ -986,4 +1023,88 @@ pub async fn bench(app: &App, cmd: &BenchCmd, out: &Out) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// `skuld serve`: seeds the demo tenant when asked, prints how to reach the API, serves.
+pub async fn serve(app: App, args: ServeArgs, db_url: &str) -> Result<i32> {
+    let mut demo_admin: Option<(String, String, Tenant)> = None;
+    if args.demo {
+        match app.store().find_tenant("contoso.test").await? {
+            None => {
+                let d = app.seed_demo(args.admin_password.clone()).await?;
+                demo_admin = Some((d.admin_upn, d.admin_password, d.tenant));
+            }
+            Some(t) => {
+                let upn = "admin@contoso.test".to_string();
+                let pw = match &args.admin_password {
+                    Some(p) => {
+                        app.reset_password(&t, &upn, p, false, &Actor::Operator)
+                            .await?;
+                        p.clone()
+                    }
+                    None => {
+                        "(unchanged since the demo was seeded; pass --admin-password to reset it)"
+                            .into()
+                    }
+                };
+                demo_admin = Some((upn, pw, t));
+            }
+        }
+    }
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| {
+        let p = std::path::Path::new(db_url.strip_prefix("sqlite://").unwrap_or(db_url));
+        if db_url.contains("://") && !db_url.starts_with("sqlite://") {
+            std::path::PathBuf::from(".")
+        } else {
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map(|d| d.to_path_buf())
+                .unwrap_or_else(|| std::path::PathBuf::from("."))
+        }
+    });
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => Some(skuld_graph::serve::Tls::Files {
+            cert: c.clone(),
+            key: k.clone(),
+        }),
+        _ if args.tls_self_signed => Some(skuld_graph::serve::Tls::SelfSigned),
+        _ => None,
+    };
+    let tls_listen = args.tls_listen.or_else(|| {
+        tls.as_ref()
+            .map(|_| "127.0.0.1:8443".parse().expect("address"))
+    });
+    let cfg = skuld_graph::serve::ServeConfig {
+        listen: args.listen,
+        tls_listen,
+        tls,
+        data_dir,
+        public_url: args.public_url.clone(),
+        limits: skuld_graph::throttle::Limits {
+            scale: args.throttle_scale,
+            enabled: !args.no_throttle,
+        },
+    };
+    skuld_graph::serve::serve(app, cfg, move |http, tls| {
+        let base = format!("http://{http}");
+        println!("skuld is serving Microsoft Graph v1.0 at {base}/v1.0");
+        if let Some((addr, cert)) = &tls {
+            println!("                                  and https://{addr}/v1.0");
+            if let Some(c) = cert {
+                println!("  self-signed certificate: {} (NODE_EXTRA_CA_CERTS=… for Node clients)", c.display());
+            }
+        }
+        if let Some((upn, pw, t)) = &demo_admin {
+            println!("demo tenant {} ({}) id {}", t.name, t.default_domain, t.id);
+            println!("  admin: {upn}");
+            println!("  password: {pw}");
+            println!("get a token (Global Administrator):");
+            println!("  curl -s {base}/{}/oauth2/v2.0/token -d grant_type=password -d client_id=skuld-cli -d scope=https://graph.microsoft.com/.default -d username={upn} --data-urlencode 'password={}'", t.id, if pw.starts_with('(') { "<password>" } else { pw.as_str() });
+            println!("then: curl -s -H \"Authorization: Bearer $TOKEN\" {base}/v1.0/subscribedSkus");
+            println!("or register an app: skuld app add --name my-script --permission User.ReadWrite.All LicenseAssignment.ReadWrite.All");
+        }
+        println!("health: {base}/healthz · OpenAPI: {base}/openapi.json · stop with Ctrl-C");
+    })
+    .await?;
+    Ok(0)
 }

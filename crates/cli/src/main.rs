@@ -60,5 +60,14 @@ async fn run(cli: args::Cli) -> anyhow::Result<i32> {
     let app = skuld_app::App::open(&url)
         .await
         .with_context(|| format!("opening database {url}"))?;
+    if let args::Command::Serve(s) = cli.command {
+        return commands::serve(app, s, &url).await;
+    }
+    // Group license jobs a previous process left unfinished run before anything else, so
+    // every command sees a consistent directory (D13; `serve` does this in its worker).
+    let resumed = app.run_open_jobs().await?;
+    if resumed > 0 {
+        eprintln!("finished {resumed} group license job(s) an earlier run left open");
+    }
     commands::dispatch(&app, cli.tenant.as_deref(), cli.command, &out).await
 }

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod directory;
 pub mod ids;
 pub mod licensing;
+pub mod query;
 pub mod rule;
 pub mod values;
 

@@ -8,9 +8,12 @@
 //! state.
 
 mod codec;
+mod platform;
+mod query;
 mod tenant_tx;
 
 pub use codec::{decode_plans, encode_plans};
+pub use platform::{AppRow, JobRow};
 pub use tenant_tx::{
     AuditRow, GroupAssignmentRow, MemberKind, MembershipRow, StoredPathState, TenantTx,
 };
@@ -33,6 +36,13 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database url '{0}': use a file path, sqlite://… or postgres://…")]
     Url(String),
+    /// A list cursor this store did not issue for this query (callers answer 400).
+    #[error("the page cursor is invalid or belongs to a different query")]
+    BadCursor,
+    /// A list query the store cannot run: a property the object does not have, or an
+    /// `assignedPlans` condition not resolved against the catalog (callers answer 400).
+    #[error("unsupported list query: {0}")]
+    BadQuery(String),
 }
 
 impl StoreError {

@@ -69,6 +69,10 @@ pub struct AuditRow {
     pub result: String,
     pub result_reason: String,
     pub actor: String,
+    /// `user`, `app`, `system` or `operator`.
+    pub actor_kind: String,
+    /// The user id or app id of the actor; empty for the system and the operator.
+    pub actor_id: String,
     pub target_type: String,
     pub target_id: String,
     pub target_name: String,
@@ -77,10 +81,10 @@ pub struct AuditRow {
 }
 
 pub struct TenantTx {
-    tx: Transaction<'static, Any>,
-    tenant: TenantId,
-    tid: String,
-    backend: Backend,
+    pub(crate) tx: Transaction<'static, Any>,
+    pub(crate) tenant: TenantId,
+    pub(crate) tid: String,
+    pub(crate) backend: Backend,
 }
 
 const USER_COLS: &str = "id, upn, display_name, given_name, surname, mail_nickname, mail, usage_location, user_type, account_enabled, job_title, department, company_name, employee_id, office_location, business_phone, mobile_phone, fax, street_address, city, state, postal_code, country, password_hash, force_change_password, created_at, deleted_at, on_prem_sync";
@@ -94,7 +98,7 @@ where
     parse(s)
 }
 
-fn user_from_row(r: &AnyRow) -> Result<User> {
+pub(crate) fn user_from_row(r: &AnyRow) -> Result<User> {
     let loc: Option<String> = r.try_get("usage_location")?;
     let ut: String = r.try_get("user_type")?;
     let sync: Option<i64> = r.try_get("on_prem_sync")?;
@@ -133,7 +137,7 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
     })
 }
 
-fn group_from_row(r: &AnyRow) -> Result<Group> {
+pub(crate) fn group_from_row(r: &AnyRow) -> Result<Group> {
     let kind: String = r.try_get("kind")?;
     Ok(Group {
         id: id(&r.try_get::<String, _>("id")?)?,
@@ -1135,8 +1139,8 @@ impl TenantTx {
                 .await?;
         for (i, chunk) in rows.chunks(500).enumerate() {
             let sql = format!(
-                "INSERT INTO audit_log (tenant_id, id, seq, at, category, activity, result, result_reason, actor, target_type, target_id, target_name, modified) VALUES {}",
-                values_placeholders(self.backend, 13, chunk.len())
+                "INSERT INTO audit_log (tenant_id, id, seq, at, category, activity, result, result_reason, actor, target_type, target_id, target_name, modified, actor_kind, actor_id) VALUES {}",
+                values_placeholders(self.backend, 15, chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for (j, a) in chunk.iter().enumerate() {
@@ -1153,7 +1157,9 @@ impl TenantTx {
                     .bind(a.target_type.clone())
                     .bind(a.target_id.clone())
                     .bind(a.target_name.clone())
-                    .bind(a.modified.clone());
+                    .bind(a.modified.clone())
+                    .bind(a.actor_kind.clone())
+                    .bind(a.actor_id.clone());
             }
             q.execute(&mut *self.tx).await?;
         }
@@ -1162,11 +1168,17 @@ impl TenantTx {
 
     /// Newest audit events first.
     pub async fn audit(&mut self, limit: i64) -> Result<Vec<AuditRow>> {
+        self.audit_before(i64::MAX, limit).await
+    }
+
+    /// Audit events older than `before` (a `seq`), newest first: one page of the log.
+    pub async fn audit_before(&mut self, before: i64, limit: i64) -> Result<Vec<AuditRow>> {
         let rows = sqlx::query(
-            "SELECT id, seq, at, category, activity, result, result_reason, actor, target_type, target_id, target_name, modified
-             FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT $2",
+            "SELECT id, seq, at, category, activity, result, result_reason, actor, target_type, target_id, target_name, modified, actor_kind, actor_id
+             FROM audit_log WHERE tenant_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
         )
         .bind(&self.tid)
+        .bind(before)
         .bind(limit)
         .fetch_all(&mut *self.tx)
         .await?;
@@ -1185,6 +1197,8 @@ impl TenantTx {
                     target_id: r.try_get("target_id")?,
                     target_name: r.try_get("target_name")?,
                     modified: r.try_get("modified")?,
+                    actor_kind: r.try_get("actor_kind")?,
+                    actor_id: r.try_get("actor_id")?,
                 })
             })
             .collect()

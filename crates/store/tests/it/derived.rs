@@ -243,6 +243,8 @@ pub fn audit_row(activity: &str) -> AuditRow {
         target_name: "alice@contoso.test".into(),
         modified: r#"[{"displayName":"Department","oldValue":"","newValue":"Finance \"Ops\""}]"#
             .into(),
+        actor_kind: "user".into(),
+        actor_id: UserId::new().to_string(),
     }
 }
 

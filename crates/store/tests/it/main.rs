@@ -6,5 +6,6 @@ mod derived;
 mod directory;
 mod harness;
 mod isolation;
+mod query;
 mod schema;
 mod transactions;

@@ -1,0 +1,646 @@
+//! `/groups` (graph-api.md §3): list, get, create, update, delete, members (`$ref` add and
+//! remove in both forms), transitiveMembers, memberOf, assignLicense (202, durable job) and
+//! membersWithLicenseErrors.
+
+use crate::auth::Caller;
+use crate::body::{collection, entity, id_of_reference, json, no_content, Base, JsonBody, Props};
+use crate::error::{GraphError, GraphResult};
+use crate::odata::{check_count_segment, next_link, QueryOptions, Resource};
+use crate::routes::users::{count_response, license_body, select_context};
+use crate::routes::{deny_unless, group_values, page_slice, RawQuery};
+use crate::state::GraphState;
+use crate::wire;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use serde_json::Value;
+use skuld_app::{Action, GroupPatch, NewGroup};
+use skuld_domain::{Group, GroupKind, User};
+
+const CREATE_PROPS: &[&str] = &[
+    "displayName",
+    "description",
+    "mailEnabled",
+    "mailNickname",
+    "securityEnabled",
+    "groupTypes",
+    "membershipRule",
+    "membershipRuleProcessingState",
+    "visibility",
+    "isAssignableToRole",
+];
+
+const UPDATE_PROPS: &[&str] = &[
+    "displayName",
+    "description",
+    "membershipRule",
+    "membershipRuleProcessingState",
+];
+
+async fn extra(st: &GraphState, caller: &Caller, g: &Group) -> GraphResult<wire::GroupExtra> {
+    let licenses = st.app.group_licenses(&caller.tenant).await?;
+    Ok(wire::GroupExtra {
+        licenses: licenses.get(&g.id).cloned().unwrap_or_default(),
+        processing: Some(
+            st.app
+                .license_processing_state(&caller.tenant, g.id)
+                .await?,
+        ),
+        tenant_domain: caller.tenant.default_domain.clone(),
+    })
+}
+
+pub async fn list(
+    State(st): State<GraphState>,
+    caller: Caller,
+    base: Base,
+    RawQuery(q): RawQuery,
+) -> GraphResult<Response> {
+    deny_unless(&caller, Action::ReadGroups)?;
+    let opts = QueryOptions::parse(q.as_deref(), base.eventual, Resource::Group)?;
+    let catalog = st.app.tenant_catalog(&caller.tenant).await?;
+    let query = opts.query.clone().resolve_plans(&catalog);
+    let page = st.app.list_groups(&caller.tenant, &query).await?;
+    let count = if opts.count {
+        Some(st.app.count_groups(&caller.tenant, &query).await?)
+    } else {
+        None
+    };
+    let licenses = st.app.group_licenses(&caller.tenant).await?;
+    let select = opts.select.as_deref();
+    let mut values = Vec::with_capacity(page.items.len());
+    for g in &page.items {
+        let mut x = wire::GroupExtra {
+            licenses: licenses.get(&g.id).cloned().unwrap_or_default(),
+            processing: None,
+            tenant_domain: caller.tenant.default_domain.clone(),
+        };
+        if select.is_some_and(|s| s.iter().any(|p| p == "licenseProcessingState")) {
+            x.processing = Some(
+                st.app
+                    .license_processing_state(&caller.tenant, g.id)
+                    .await?,
+            );
+        }
+        let mut m = wire::group(g, &x, select);
+        if opts.expand_members {
+            let (users, groups) = st
+                .app
+                .group_members(&caller.tenant, &g.id.to_string())
+                .await?;
+            let mut members = member_values(&st, &caller, &users, &groups).await?;
+            members.truncate(20);
+            m.insert("members".into(), Value::Array(members));
+        }
+        values.push(Value::Object(m));
+    }
+    let next = page
+        .next
+        .map(|c| next_link(&format!("{}/groups", base.graph), &opts.raw, &c));
+    Ok(json(
+        StatusCode::OK,
+        collection(
+            format!(
+                "{}/$metadata#{}",
+                base.graph,
+                select_context("groups", select)
+            ),
+            count,
+            values,
+            next,
+        ),
+    ))
+}
+
+pub async fn get(
+    State(st): State<GraphState>,
+    caller: Caller,
+    base: Base,
+    Path(key): Path<String>,
+    RawQuery(q): RawQuery,
+) -> GraphResult<Response> {
+    deny_unless(&caller, Action::ReadGroups)?;
+    if key == "$count" {
+        check_count_segment(base.eventual)?;
+        let opts = QueryOptions::parse(q.as_deref(), true, Resource::Group)?;
+        let catalog = st.app.tenant_catalog(&caller.tenant).await?;
+        let n = st
+            .app
+            .count_groups(&caller.tenant, &opts.query.resolve_plans(&catalog))
+            .await?;
+        return Ok(count_response(n));
+    }
+    let opts = QueryOptions::parse(q.as_deref(), base.eventual, Resource::Group)?;
+    let g = group_by_id(&st, &caller, &key).await?;
+    let x = extra(&st, &caller, &g).await?;
+    let mut m = wire::group(&g, &x, opts.select.as_deref());
+    if opts.expand_members {
+        let (users, groups) = st
+            .app
+            .group_members(&caller.tenant, &g.id.to_string())
+            .await?;
+        let mut members = member_values(&st, &caller, &users, &groups).await?;
+        members.truncate(20);
+        m.insert("members".into(), Value::Array(members));
+    }
+    Ok(json(
+        StatusCode::OK,
+        entity(
+            format!(
+                "{}/$metadata#{}/$entity",
+                base.graph,
+                select_context("groups", opts.select.as_deref())
+            ),
+            m,
+        ),
+    ))
+}
+
+/// Groups are addressed by id only (Graph has no alternate key for groups).
+async fn group_by_id(st: &GraphState, caller: &Caller, key: &str) -> GraphResult<Group> {
+    if uuid::Uuid::parse_str(key.trim()).is_err() {
+        return Err(GraphError::bad_request(format!(
+            "Invalid object identifier '{key}'."
+        )));
+    }
+    Ok(st.app.group(&caller.tenant, key).await?)
+}
+
+pub async fn create(
+    State(st): State<GraphState>,
+    caller: Caller,
+    base: Base,
+    JsonBody(body): JsonBody,
+) -> GraphResult<Response> {
+    deny_unless(&caller, Action::ManageGroups)?;
+    let p = Props::new(&body, "Group", CREATE_PROPS, &["members", "owners"])?;
+    let display_name = p.required_string("displayName")?;
+    let mail_enabled = p
+        .bool("mailEnabled")?
+        .ok_or_else(|| p.required("mailEnabled"))?;
+    let security_enabled = p
+        .bool("securityEnabled")?
+        .ok_or_else(|| p.required("securityEnabled"))?;
+    let mail_nickname = p.required_string("mailNickname")?;
+    if mail_nickname.len() > 64
+        || mail_nickname
+            .chars()
+            .any(|c| !c.is_ascii() || "@()\\[]\";:.<>, ".contains(c))
+    {
+        return Err(p.invalid("mailNickname"));
+    }
+    let types = p.string_array("groupTypes")?.unwrap_or_default();
+    let unified = types.iter().any(|t| t.eq_ignore_ascii_case("Unified"));
+    let dynamic = types
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case("DynamicMembership"));
+    if types
+        .iter()
+        .any(|t| !t.eq_ignore_ascii_case("Unified") && !t.eq_ignore_ascii_case("DynamicMembership"))
+    {
+        return Err(p.invalid("groupTypes"));
+    }
+    let rule = p.string("membershipRule")?.flatten();
+    if dynamic != rule.is_some() {
+        return Err(GraphError::bad_request(if dynamic {
+            "A value is required for property 'membershipRule' of resource 'Group'."
+        } else {
+            "Property 'membershipRule' can only be set on groups with 'DynamicMembership' in groupTypes."
+        }));
+    }
+    if !unified && mail_enabled {
+        return Err(GraphError::bad_request(
+            "Mail-enabled security groups cannot be created through this API. Use 'Unified' in groupTypes for a Microsoft 365 group.",
+        ));
+    }
+    let members = p.binds("members")?;
+    if members.len() > 20 {
+        return Err(GraphError::bad_request(
+            "A maximum of 20 relationships can be added in one request.",
+        ));
+    }
+    let member_ids = members
+        .iter()
+        .map(|m| id_of_reference(m).map(|u| u.to_string()))
+        .collect::<GraphResult<Vec<_>>>()?;
+    if !member_ids.is_empty() && dynamic {
+        return Err(dynamic_members_error());
+    }
+    let n = NewGroup {
+        display_name,
+        description: p.string("description")?.flatten(),
+        mail_nickname: Some(mail_nickname),
+        kind: if unified {
+            GroupKind::Microsoft365
+        } else {
+            GroupKind::Security
+        },
+        security_enabled,
+        mail_enabled,
+        membership_rule: rule,
+        license_priority: 0,
+    };
+    if !member_ids.is_empty() {
+        deny_unless(&caller, Action::ManageMembers)?;
+        for id in &member_ids {
+            if st
+                .app
+                .object_kind(
+                    &caller.tenant,
+                    uuid::Uuid::parse_str(id).unwrap_or_default(),
+                )
+                .await?
+                .is_none()
+            {
+                return Err(GraphError::not_found(id));
+            }
+        }
+    }
+    let g = st
+        .app
+        .create_group(&caller.tenant, n, &caller.actor)
+        .await?;
+    if !member_ids.is_empty() {
+        st.app
+            .change_members(
+                &caller.tenant,
+                &g.id.to_string(),
+                &member_ids,
+                &caller.actor,
+                true,
+            )
+            .await?;
+    }
+    let x = extra(&st, &caller, &g).await?;
+    let mut r = json(
+        StatusCode::CREATED,
+        entity(
+            format!("{}/$metadata#groups/$entity", base.graph),
+            wire::group(&g, &x, None),
+        ),
+    );
+    if let Ok(loc) = HeaderValue::from_str(&format!("{}/groups/{}", base.graph, g.id)) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(r)
+}
+
+fn dynamic_members_error() -> GraphError {
+    GraphError::bad_request(
+        "Members of a group with dynamic membership are set by its membership rule and cannot be added or removed.",
+    )
+}
+
+pub async fn update(
+    State(st): State<GraphState>,
+    caller: Caller,
+    Path(key): Path<String>,
+    JsonBody(body): JsonBody,
+) -> GraphResult<Response> {
+    let p = Props::new(&body, "Group", UPDATE_PROPS, &["members"])?;
+    let g = group_by_id(&st, &caller, &key).await?;
+    let members = p.binds("members")?;
+    if members.len() > 20 {
+        return Err(GraphError::bad_request(
+            "A maximum of 20 relationships can be added in one request.",
+        ));
+    }
+    let props_changed = body
+        .keys()
+        .any(|k| !k.starts_with("@odata.") && !k.ends_with("@odata.bind"));
+    let display_name = match p.string("displayName")? {
+        None => None,
+        Some(Some(s)) if !s.trim().is_empty() => Some(s),
+        Some(_) => return Err(p.invalid("displayName")),
+    };
+    let rule_paused = match p.string("membershipRuleProcessingState")? {
+        None => None,
+        Some(Some(s)) if s.eq_ignore_ascii_case("On") => Some(false),
+        Some(Some(s)) if s.eq_ignore_ascii_case("Paused") => Some(true),
+        Some(_) => return Err(p.invalid("membershipRuleProcessingState")),
+    };
+    let member_ids = members
+        .iter()
+        .map(|m| id_of_reference(m).map(|u| u.to_string()))
+        .collect::<GraphResult<Vec<_>>>()?;
+    if !member_ids.is_empty() {
+        deny_unless(&caller, Action::ManageMembers)?;
+        if g.is_dynamic() {
+            return Err(dynamic_members_error());
+        }
+        for id in &member_ids {
+            if st
+                .app
+                .object_kind(
+                    &caller.tenant,
+                    uuid::Uuid::parse_str(id).unwrap_or_default(),
+                )
+                .await?
+                .is_none()
+            {
+                return Err(GraphError::not_found(id));
+            }
+        }
+    }
+    if props_changed {
+        let patch = GroupPatch {
+            display_name,
+            description: p.string("description")?,
+            membership_rule: p.string("membershipRule")?.flatten(),
+            rule_paused,
+            license_priority: None,
+        };
+        st.app
+            .update_group(&caller.tenant, &g.id.to_string(), patch, &caller.actor)
+            .await?;
+    }
+    if !member_ids.is_empty() {
+        st.app
+            .change_members(
+                &caller.tenant,
+                &g.id.to_string(),
+                &member_ids,
+                &caller.actor,
+                true,
+            )
+            .await?;
+    }
+    Ok(no_content())
+}
+
+pub async fn delete(
+    State(st): State<GraphState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> GraphResult<Response> {
+    deny_unless(&caller, Action::ManageGroups)?;
+    let g = group_by_id(&st, &caller, &key).await?;
+    st.app
+        .delete_group(&caller.tenant, &g.id.to_string(), &caller.actor)
+        .await?;
+    Ok(no_content())
+}
+
+/// Users and groups as directoryObjects.
+async fn member_values(
+    st: &GraphState,
+    caller: &Caller,
+    users: &[User],
+    groups: &[Group],
+) -> GraphResult<Vec<Value>> {
+    let catalog = st.app.tenant_catalog(&caller.tenant).await?;
+    let mut out: Vec<Value> = users
+        .iter()
+        .map(|u| wire::typed("user", wire::user(u, None, &catalog, None)))
+        .collect();
+    out.extend(group_values(st, caller, groups, None).await?);
+    Ok(out)
+}
+
+async fn member_page(
+    base: &Base,
+    q: Option<&str>,
+    path: String,
+    values: Vec<Value>,
+) -> GraphResult<Response> {
+    let opts = QueryOptions::parse(q, base.eventual, Resource::User)?;
+    let (items, next) = page_slice(values, opts.query.limit, opts.query.after.as_deref())?;
+    let next = next.map(|c| next_link(&format!("{}/{path}", base.graph), &opts.raw, &c));
+    Ok(json(
+        StatusCode::OK,
+        collection(
+            format!("{}/$metadata#directoryObjects", base.graph),
+            None,
+            items,
+            next,
+        ),
+    ))
+}
+
+pub async fn members(
+    State(st): State<GraphState>,
+    caller: Caller,
+    base: Base,
+    Path(key): Path<String>,
+    RawQuery(q): RawQuery,
+) -> GraphResult<Response> {
+    deny_unless(&caller, Action::ReadGroups)?;
+    let g = group_by_id(&st, &caller, &key).await?;
+    let (users, groups) = st
+        .app
+        .group_members(&caller.tenant, &g.id.to_string())
+        .await?;
+    let values = member_values(&st, &caller, &users, &groups).await?;
+    member_page(
+        &base,
+        q.as_deref(),
+        format!("groups/{}/members", g.id),
+        values,
+    )
+    .await
+}
+
+pub async fn transitive_members(
+    State(st): State<GraphState>,
+    caller: Caller,
+    base: Base,
+    Path(key): Path<String>,
+    RawQuery(q): RawQuery,
+) -> GraphResult<Response> {
+    deny_unless(&caller, Action::ReadGroups)?;
+    let g = group_by_id(&st, &caller, &key).await?;
+    let (users, groups) = st
+        .app
+        .group_transitive_members(&caller.tenant, &g.id.to_string())
+        .await?;
+    let values = member_values(&st, &caller, &users, &groups).await?;
+    member_page(
+        &base,
+        q.as_deref(),
+        format!("groups/{}/transitiveMembers", g.id),
+        values,
+    )
+    .await
+}
+
+pub async fn member_of(
+    State(st): State<GraphState>,
+    caller: Caller,
+    base: Base,
+    Path(key): Path<String>,
+) -> GraphResult<Response> {
+    deny_unless(&caller, Action::ReadGroups)?;
+    let g = group_by_id(&st, &caller, &key).await?;
+    let parents = st
+        .app
+        .group_member_of(&caller.tenant, &g.id.to_string())
+        .await?;
+    let values = group_values(&st, &caller, &parents, None).await?;
+    Ok(json(
+        StatusCode::OK,
+        collection(
+            format!("{}/$metadata#directoryObjects", base.graph),
+            None,
+            values,
+            None,
+        ),
+    ))
+}
+
+pub async fn members_with_license_errors(
+    State(st): State<GraphState>,
+    caller: Caller,
+    base: Base,
+    Path(key): Path<String>,
+    RawQuery(q): RawQuery,
+) -> GraphResult<Response> {
+    deny_unless(&caller, Action::ReadGroups)?;
+    let g = group_by_id(&st, &caller, &key).await?;
+    let users = st
+        .app
+        .members_with_license_errors(&caller.tenant, &g.id.to_string())
+        .await?;
+    let values = member_values(&st, &caller, &users, &[]).await?;
+    member_page(
+        &base,
+        q.as_deref(),
+        format!("groups/{}/membersWithLicenseErrors", g.id),
+        values,
+    )
+    .await
+}
+
+/// `POST /groups/{id}/members/$ref` with `{"@odata.id": "…/directoryObjects/{id}"}`.
+pub async fn add_member_ref(
+    State(st): State<GraphState>,
+    caller: Caller,
+    Path(key): Path<String>,
+    JsonBody(body): JsonBody,
+) -> GraphResult<Response> {
+    deny_unless(&caller, Action::ManageMembers)?;
+    let url = match body.get("@odata.id") {
+        Some(Value::String(s)) => s.clone(),
+        _ => {
+            return Err(GraphError::bad_request(
+                "A value is required for property '@odata.id' of resource 'DirectoryObject'.",
+            ))
+        }
+    };
+    let member = id_of_reference(&url)?;
+    let g = group_by_id(&st, &caller, &key).await?;
+    if g.is_dynamic() {
+        return Err(dynamic_members_error());
+    }
+    if st.app.object_kind(&caller.tenant, member).await?.is_none() {
+        return Err(GraphError::not_found(&member.to_string()));
+    }
+    st.app
+        .add_member(
+            &caller.tenant,
+            &g.id.to_string(),
+            &member.to_string(),
+            &caller.actor,
+        )
+        .await?;
+    Ok(no_content())
+}
+
+async fn remove(
+    st: &GraphState,
+    caller: &Caller,
+    key: &str,
+    member: &str,
+) -> GraphResult<Response> {
+    deny_unless(caller, Action::ManageMembers)?;
+    let member = id_of_reference(member)?;
+    let g = group_by_id(st, caller, key).await?;
+    if g.is_dynamic() {
+        return Err(dynamic_members_error());
+    }
+    if st.app.object_kind(&caller.tenant, member).await?.is_none() {
+        return Err(GraphError::not_found(&member.to_string()));
+    }
+    st.app
+        .remove_member(
+            &caller.tenant,
+            &g.id.to_string(),
+            &member.to_string(),
+            &caller.actor,
+        )
+        .await?;
+    Ok(no_content())
+}
+
+/// `DELETE /groups/{id}/members/{memberId}/$ref`.
+pub async fn remove_member_item(
+    State(st): State<GraphState>,
+    caller: Caller,
+    Path((key, member)): Path<(String, String)>,
+) -> GraphResult<Response> {
+    remove(&st, &caller, &key, &member).await
+}
+
+/// `DELETE /groups/{id}/members/$ref?$id={url}` (or `@id=`).
+pub async fn remove_member_query(
+    State(st): State<GraphState>,
+    caller: Caller,
+    Path(key): Path<String>,
+    RawQuery(q): RawQuery,
+) -> GraphResult<Response> {
+    let q = q.unwrap_or_default();
+    let target = q.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        let k = percent_encoding::percent_decode_str(k).decode_utf8().ok()?;
+        (k == "$id" || k == "@id").then(|| {
+            percent_encoding::percent_decode_str(&v.replace('+', " "))
+                .decode_utf8()
+                .map(|s| s.into_owned())
+                .unwrap_or_default()
+        })
+    });
+    let Some(target) = target else {
+        return Err(GraphError::bad_request(
+            "The $id query parameter is required to remove a reference.",
+        ));
+    };
+    remove(&st, &caller, &key, &target).await
+}
+
+/// `POST /groups/{id}/assignLicense`: 202 Accepted; the server's worker applies it (D13).
+pub async fn assign_license(
+    State(st): State<GraphState>,
+    caller: Caller,
+    base: Base,
+    Path(key): Path<String>,
+    JsonBody(body): JsonBody,
+) -> GraphResult<Response> {
+    deny_unless(&caller, Action::AssignGroupLicense)?;
+    let (add, remove) = license_body(&body)?;
+    let g = group_by_id(&st, &caller, &key).await?;
+    let (g, _job) = st
+        .app
+        .queue_group_license(
+            &caller.tenant,
+            &g.id.to_string(),
+            &add,
+            &remove,
+            &caller.actor,
+        )
+        .await?;
+    st.jobs.notify_one();
+    let x = extra(&st, &caller, &g).await?;
+    let mut r = json(
+        StatusCode::ACCEPTED,
+        entity(
+            format!("{}/$metadata#groups/$entity", base.graph),
+            wire::group(&g, &x, None),
+        ),
+    );
+    if let Ok(loc) = HeaderValue::from_str(&format!(
+        "{}/v2/{}/directoryObjects/{}/Microsoft.DirectoryServices.Group",
+        base.root, caller.tenant.id, g.id
+    )) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(r)
+}

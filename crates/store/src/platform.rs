@@ -1,0 +1,232 @@
+//! App registrations, token signing keys and durable jobs.
+
+use crate::{Result, Store, StoreError, TenantTx};
+use skuld_domain::{TenantId, Timestamp};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use std::str::FromStr;
+
+/// An application registered in a tenant (client credentials), with its Graph permissions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppRow {
+    pub app_id: uuid::Uuid,
+    pub object_id: uuid::Uuid,
+    pub display_name: String,
+    /// argon2id PHC string of the client secret.
+    pub secret_hash: String,
+    pub permissions: Vec<String>,
+    pub created_at: Timestamp,
+}
+
+/// A durable background job (D13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRow {
+    pub id: uuid::Uuid,
+    /// `group_license`.
+    pub kind: String,
+    pub target_id: uuid::Uuid,
+    /// `QueuedForProcessing`, `ProcessingInProgress` or `ProcessingComplete`.
+    pub state: String,
+    pub actor: String,
+    pub result: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+fn uuid_col(r: &AnyRow, col: &str) -> Result<uuid::Uuid> {
+    let s: String = r.try_get(col)?;
+    uuid::Uuid::from_str(&s).map_err(|e| StoreError::Corrupt(format!("{col} '{s}': {e}")))
+}
+
+fn app_from_row(r: &AnyRow) -> Result<AppRow> {
+    let perms: String = r.try_get("permissions")?;
+    Ok(AppRow {
+        app_id: uuid_col(r, "app_id")?,
+        object_id: uuid_col(r, "object_id")?,
+        display_name: r.try_get("display_name")?,
+        secret_hash: r.try_get("secret_hash")?,
+        permissions: perms.split_whitespace().map(str::to_string).collect(),
+        created_at: Timestamp(r.try_get("created_at")?),
+    })
+}
+
+fn job_from_row(r: &AnyRow) -> Result<JobRow> {
+    Ok(JobRow {
+        id: uuid_col(r, "id")?,
+        kind: r.try_get("kind")?,
+        target_id: uuid_col(r, "target_id")?,
+        state: r.try_get("state")?,
+        actor: r.try_get("actor")?,
+        result: r.try_get("result")?,
+        created_at: Timestamp(r.try_get("created_at")?),
+        updated_at: Timestamp(r.try_get("updated_at")?),
+    })
+}
+
+const APP_COLS: &str = "app_id, object_id, display_name, secret_hash, permissions, created_at";
+const JOB_COLS: &str = "id, kind, target_id, state, actor, result, created_at, updated_at";
+
+impl TenantTx {
+    pub async fn insert_app(&mut self, a: &AppRow) -> Result<()> {
+        sqlx::query("INSERT INTO app_registrations (tenant_id, app_id, object_id, display_name, secret_hash, permissions, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&self.tid)
+            .bind(a.app_id.to_string())
+            .bind(a.object_id.to_string())
+            .bind(&a.display_name)
+            .bind(&a.secret_hash)
+            .bind(a.permissions.join(" "))
+            .bind(a.created_at.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn app(&mut self, app_id: uuid::Uuid) -> Result<Option<AppRow>> {
+        let sql = format!(
+            "SELECT {APP_COLS} FROM app_registrations WHERE tenant_id = $1 AND app_id = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&self.tid)
+            .bind(app_id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(app_from_row).transpose()
+    }
+
+    pub async fn apps(&mut self) -> Result<Vec<AppRow>> {
+        let sql = format!(
+            "SELECT {APP_COLS} FROM app_registrations WHERE tenant_id = $1 ORDER BY display_name, app_id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&self.tid)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(app_from_row).collect()
+    }
+
+    pub async fn delete_app(&mut self, app_id: uuid::Uuid) -> Result<bool> {
+        let n = sqlx::query("DELETE FROM app_registrations WHERE tenant_id = $1 AND app_id = $2")
+            .bind(&self.tid)
+            .bind(app_id.to_string())
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    pub async fn insert_job(&mut self, j: &JobRow) -> Result<()> {
+        sqlx::query("INSERT INTO jobs (tenant_id, id, kind, target_id, state, actor, result, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(&self.tid)
+            .bind(j.id.to_string())
+            .bind(&j.kind)
+            .bind(j.target_id.to_string())
+            .bind(&j.state)
+            .bind(&j.actor)
+            .bind(&j.result)
+            .bind(j.created_at.0)
+            .bind(j.updated_at.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_job_state(
+        &mut self,
+        id: uuid::Uuid,
+        state: &str,
+        result: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        sqlx::query("UPDATE jobs SET state = $3, result = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
+            .bind(&self.tid)
+            .bind(id.to_string())
+            .bind(state)
+            .bind(result)
+            .bind(at.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn job(&mut self, id: uuid::Uuid) -> Result<Option<JobRow>> {
+        let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE tenant_id = $1 AND id = $2");
+        let row = sqlx::query(&sql)
+            .bind(&self.tid)
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// Jobs of one target that are not complete, oldest first.
+    pub async fn open_jobs_for(&mut self, target: uuid::Uuid) -> Result<Vec<JobRow>> {
+        let sql = format!(
+            "SELECT {JOB_COLS} FROM jobs WHERE tenant_id = $1 AND target_id = $2 AND state <> 'ProcessingComplete' ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&self.tid)
+            .bind(target.to_string())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// Every open job of the tenant, oldest first.
+    pub async fn open_jobs(&mut self) -> Result<Vec<JobRow>> {
+        let sql = format!(
+            "SELECT {JOB_COLS} FROM jobs WHERE tenant_id = $1 AND state <> 'ProcessingComplete' ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&self.tid)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+}
+
+impl Store {
+    /// The newest token signing key: `(kid, base64 PKCS#8)`.
+    pub async fn signing_key(&self) -> Result<Option<(String, String)>> {
+        let row = sqlx::query(
+            "SELECT kid, private_key FROM signing_keys ORDER BY created_at DESC, kid LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get("kid")?, r.try_get("private_key")?)))
+            .transpose()
+    }
+
+    /// Stores a signing key unless one exists already; returns the key in force (so two
+    /// servers starting at once agree on one key).
+    pub async fn ensure_signing_key(
+        &self,
+        kid: &str,
+        private_key: &str,
+        at: Timestamp,
+    ) -> Result<(String, String)> {
+        if let Some(k) = self.signing_key().await? {
+            return Ok(k);
+        }
+        sqlx::query("INSERT INTO signing_keys (kid, private_key, created_at) VALUES ($1, $2, $3) ON CONFLICT (kid) DO NOTHING")
+            .bind(kid)
+            .bind(private_key)
+            .bind(at.0)
+            .execute(&self.pool)
+            .await?;
+        self.signing_key()
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("no signing key after insert".into()))
+    }
+
+    /// Tenants with open jobs, and the oldest open job's time.
+    pub async fn tenants_with_open_jobs(&self) -> Result<Vec<TenantId>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT tenant_id FROM jobs WHERE state <> 'ProcessingComplete' GROUP BY tenant_id ORDER BY MIN(created_at)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|s| TenantId::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect()
+    }
+}
