@@ -192,7 +192,12 @@ fn order(items: &[Item]) -> GraphResult<Vec<usize>> {
     Ok(done)
 }
 
-pub async fn batch(State(st): State<GraphState>, req: Request) -> GraphResult<Response> {
+/// Needs a valid token itself; each request inside is authorized and throttled on its own.
+pub async fn batch(
+    State(st): State<GraphState>,
+    _caller: crate::auth::Caller,
+    req: Request,
+) -> GraphResult<Response> {
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY)
         .await
@@ -291,17 +296,22 @@ pub async fn batch(State(st): State<GraphState>, req: Request) -> GraphResult<Re
                 }
             }
         }
+        let is_json = resp
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
         let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
             .await
             .unwrap_or_default();
-        let body =
-            if bytes.is_empty() {
-                None
-            } else {
-                Some(serde_json::from_slice::<Value>(&bytes).unwrap_or_else(|_| {
-                    Value::String(String::from_utf8_lossy(&bytes).into_owned())
-                }))
-            };
+        let text = || Value::String(String::from_utf8_lossy(&bytes).into_owned());
+        let body = if bytes.is_empty() {
+            None
+        } else if is_json {
+            Some(serde_json::from_slice::<Value>(&bytes).unwrap_or_else(|_| text()))
+        } else {
+            Some(text())
+        };
         statuses.push((it.id.clone(), status));
         let mut r = Map::new();
         r.insert("id".into(), Value::String(it.id.clone()));

@@ -684,7 +684,7 @@ fn numbered(i: usize) -> User {
     // 50 distinct names, so ties are broken by id
     u.display_name = format!("Name {:02}", i % 50);
     u.created_at = Timestamp(1_000 + (i as i64 % 7));
-    u.account_enabled = i % 3 != 0;
+    u.account_enabled = !i.is_multiple_of(3);
     u
 }
 
