@@ -10,12 +10,20 @@ use clap::Parser;
 
 fn main() {
     let cli = args::Cli::parse();
-    // Logs go to stderr, off unless RUST_LOG asks for them.
+    // Logs go to stderr: off for commands unless RUST_LOG asks for them; the server logs every
+    // request and its background work at info.
+    let default = if matches!(cli.command, args::Command::Serve(_)) {
+        "info,sqlx=warn"
+    } else {
+        "off"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default.into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

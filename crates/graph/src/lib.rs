@@ -194,7 +194,18 @@ pub fn router(state: GraphState) -> Router {
     Router::new()
         .fallback_service(normalised)
         .layer(axum::middleware::from_fn(ids))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(
+                    tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO),
+                )
+                .on_request(())
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
+        )
 }
 
 async fn healthz() -> &'static str {
@@ -289,7 +300,10 @@ async fn ids(mut req: Request, next: Next) -> Response {
         let body = e.body(&request_id, &client_request_id);
         let mut fresh = body::json(e.status, body);
         for (k, v) in resp.headers() {
-            fresh.headers_mut().insert(k.clone(), v.clone());
+            // The new body has its own length.
+            if k != axum::http::header::CONTENT_LENGTH && k != axum::http::header::CONTENT_TYPE {
+                fresh.headers_mut().insert(k.clone(), v.clone());
+            }
         }
         resp = fresh;
     } else if resp.status() == StatusCode::PAYLOAD_TOO_LARGE

@@ -300,6 +300,24 @@ impl World {
             .await
             .expect("body");
         let text = String::from_utf8_lossy(&bytes).into_owned();
+        // What hyper would refuse to send: a length header that is not the body's.
+        if let Some(len) = headers.get("content-length") {
+            assert_eq!(
+                len.to_str().unwrap(),
+                bytes.len().to_string(),
+                "content-length of {method} {uri}"
+            );
+        }
+        if status.is_client_error() && !bytes.is_empty() && !uri.contains("/oauth2/") {
+            assert!(
+                headers["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("application/json;odata.metadata=minimal"),
+                "{method} {uri}: {:?}",
+                headers.get("content-type")
+            );
+        }
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Response {
             status,
