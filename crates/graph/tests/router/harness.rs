@@ -87,24 +87,31 @@ pub struct World {
     pub router: Router,
     pub tenant: Tenant,
     pub admin: String,
-    _dir: tempfile::TempDir,
+    _db: crate::backends::TestDb,
 }
 
 impl World {
-    /// Contoso (US) with ENTERPRISEPACK ×3, MCOMEETADV ×2, ENTERPRISEPREMIUM ×1, and an admin.
-    pub async fn new() -> World {
-        Self::with_limits(Limits {
-            scale: 100.0,
-            enabled: true,
-        })
-        .await
+    /// Contoso (US) with ENTERPRISEPACK ×3, MCOMEETADV ×2, ENTERPRISEPREMIUM ×1 and an admin, on
+    /// every backend: SQLite, and PostgreSQL when `SKULD_TEST_PG_URL` is set.
+    pub async fn all() -> Vec<World> {
+        let mut out = Vec::new();
+        for db in crate::backends::backends().await {
+            let limits = Limits {
+                scale: 100.0,
+                enabled: true,
+            };
+            out.push(Self::on(db, limits).await);
+        }
+        out
     }
 
     pub async fn with_limits(limits: Limits) -> World {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let app = App::open(&dir.path().join("t.db").display().to_string())
-            .await
-            .expect("open");
+        let db = crate::backends::backends().await.remove(0);
+        Self::on(db, limits).await
+    }
+
+    async fn on(db: crate::backends::TestDb, limits: Limits) -> World {
+        let app = App::open(&db.url).await.expect("open");
         let tenant = app
             .create_tenant("Contoso", "contoso.test", "US")
             .await
@@ -138,7 +145,7 @@ impl World {
             router,
             tenant,
             admin: "admin@contoso.test".into(),
-            _dir: dir,
+            _db: db,
         };
         w.user("admin", Some("US")).await;
         w.app

@@ -234,117 +234,120 @@ fn verdict(r: &Response) -> Option<bool> {
 
 #[tokio::test]
 async fn every_role_against_every_write_endpoint() {
-    let w = World::new().await;
-    seats(&w).await;
-    let mut who: Vec<(String, Option<DirectoryRole>)> = DirectoryRole::ALL
-        .iter()
-        .map(|r| (format!("{r:?}"), Some(*r)))
-        .collect();
-    who.push(("NoRole".into(), None));
-    let mut wrong = Vec::new();
-    let mut n = 0;
-    for (name, role) in &who {
-        let actor = w
-            .user_with_role(&format!("actor{}", name.to_lowercase()), *role)
-            .await;
-        let token = w.token(&actor.upn).await;
-        for op in OPS {
-            n += 1;
-            let x = targets(&w, n).await;
-            let r = run(&w, &token, op, &x, n).await;
-            let expected = *role == Some(GlobalAdministrator)
-                || role.is_some_and(|r| roles_allowed(op).contains(&r));
-            if verdict(&r) != Some(expected) {
-                wrong.push(format!(
-                    "{name} {op:?}: expected {}, got {} {}",
-                    if expected { "allowed" } else { "403" },
-                    r.status,
-                    r.text
-                ));
+    for w in World::all().await {
+        seats(&w).await;
+        let mut who: Vec<(String, Option<DirectoryRole>)> = DirectoryRole::ALL
+            .iter()
+            .map(|r| (format!("{r:?}"), Some(*r)))
+            .collect();
+        who.push(("NoRole".into(), None));
+        let mut wrong = Vec::new();
+        let mut n = 0;
+        for (name, role) in &who {
+            let actor = w
+                .user_with_role(&format!("actor{}", name.to_lowercase()), *role)
+                .await;
+            let token = w.token(&actor.upn).await;
+            for op in OPS {
+                n += 1;
+                let x = targets(&w, n).await;
+                let r = run(&w, &token, op, &x, n).await;
+                let expected = *role == Some(GlobalAdministrator)
+                    || role.is_some_and(|r| roles_allowed(op).contains(&r));
+                if verdict(&r) != Some(expected) {
+                    wrong.push(format!(
+                        "{name} {op:?}: expected {}, got {} {}",
+                        if expected { "allowed" } else { "403" },
+                        r.status,
+                        r.text
+                    ));
+                }
             }
         }
+        assert!(
+            wrong.is_empty(),
+            "{} cells differ:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
     }
-    assert!(
-        wrong.is_empty(),
-        "{} cells differ:\n{}",
-        wrong.len(),
-        wrong.join("\n")
-    );
 }
 
 #[tokio::test]
 async fn every_app_permission_against_every_write_endpoint() {
-    let w = World::new().await;
-    seats(&w).await;
-    let perms = [
-        "User.Read.All",
-        "User.ReadWrite.All",
-        "LicenseAssignment.ReadWrite.All",
-        "Group.ReadWrite.All",
-        "GroupMember.ReadWrite.All",
-        "Directory.ReadWrite.All",
-        "RoleManagement.ReadWrite.Directory",
-        "AuditLog.Read.All",
-    ];
-    let mut wrong = Vec::new();
-    let mut n = 1000;
-    for p in perms {
-        let token = w.app_token(&[p]).await;
-        for op in OPS {
-            n += 1;
-            let x = targets(&w, n).await;
-            let r = run(&w, &token, op, &x, n).await;
-            let expected = permissions_allowed(op).contains(&p);
-            if verdict(&r) != Some(expected) {
-                wrong.push(format!(
-                    "{p} {op:?}: expected {}, got {} {}",
-                    if expected { "allowed" } else { "403" },
-                    r.status,
-                    r.text
-                ));
+    for w in World::all().await {
+        seats(&w).await;
+        let perms = [
+            "User.Read.All",
+            "User.ReadWrite.All",
+            "LicenseAssignment.ReadWrite.All",
+            "Group.ReadWrite.All",
+            "GroupMember.ReadWrite.All",
+            "Directory.ReadWrite.All",
+            "RoleManagement.ReadWrite.Directory",
+            "AuditLog.Read.All",
+        ];
+        let mut wrong = Vec::new();
+        let mut n = 1000;
+        for p in perms {
+            let token = w.app_token(&[p]).await;
+            for op in OPS {
+                n += 1;
+                let x = targets(&w, n).await;
+                let r = run(&w, &token, op, &x, n).await;
+                let expected = permissions_allowed(op).contains(&p);
+                if verdict(&r) != Some(expected) {
+                    wrong.push(format!(
+                        "{p} {op:?}: expected {}, got {} {}",
+                        if expected { "allowed" } else { "403" },
+                        r.status,
+                        r.text
+                    ));
+                }
             }
         }
+        assert!(
+            wrong.is_empty(),
+            "{} cells differ:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
     }
-    assert!(
-        wrong.is_empty(),
-        "{} cells differ:\n{}",
-        wrong.len(),
-        wrong.join("\n")
-    );
 }
 
 #[tokio::test]
 async fn readers_read_and_only_read() {
-    let w = World::new().await;
-    let reader = w.user_with_role("reader", Some(GlobalReader)).await;
-    let t = w.token(&reader.upn).await;
-    for url in [
-        "/v1.0/users",
-        "/v1.0/groups",
-        "/v1.0/subscribedSkus",
-        "/v1.0/auditLogs/directoryAudits",
-        "/v1.0/directory/subscriptions",
-        "/v1.0/organization",
-        "/v1.0/roleManagement/directory/roleAssignments",
-    ] {
-        w.get(url, &t).await.expect(200);
+    for w in World::all().await {
+        let reader = w.user_with_role("reader", Some(GlobalReader)).await;
+        let t = w.token(&reader.upn).await;
+        for url in [
+            "/v1.0/users",
+            "/v1.0/groups",
+            "/v1.0/subscribedSkus",
+            "/v1.0/auditLogs/directoryAudits",
+            "/v1.0/directory/subscriptions",
+            "/v1.0/organization",
+            "/v1.0/roleManagement/directory/roleAssignments",
+        ] {
+            w.get(url, &t).await.expect(200);
+        }
+        let plain = w.user_with_role("plain", None).await;
+        let t = w.token(&plain.upn).await;
+        w.get("/v1.0/users", &t).await.expect(200);
+        for url in ["/v1.0/subscribedSkus", "/v1.0/auditLogs/directoryAudits"] {
+            w.get(url, &t).await.expect_error(
+                403,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            );
+        }
+        let billing = w
+            .user_with_role("billing", Some(BillingAdministrator))
+            .await;
+        let t = w.token(&billing.upn).await;
+        w.get("/v1.0/subscribedSkus", &t).await.expect(200);
+        let app = w.app_token(&["LicenseAssignment.Read.All"]).await;
+        w.get("/v1.0/subscribedSkus", &app).await.expect(200);
+        w.get("/v1.0/users", &app).await.expect(403);
     }
-    let plain = w.user_with_role("plain", None).await;
-    let t = w.token(&plain.upn).await;
-    w.get("/v1.0/users", &t).await.expect(200);
-    for url in ["/v1.0/subscribedSkus", "/v1.0/auditLogs/directoryAudits"] {
-        w.get(url, &t).await.expect_error(
-            403,
-            "Authorization_RequestDenied",
-            "Insufficient privileges to complete the operation.",
-        );
-    }
-    let billing = w
-        .user_with_role("billing", Some(BillingAdministrator))
-        .await;
-    let t = w.token(&billing.upn).await;
-    w.get("/v1.0/subscribedSkus", &t).await.expect(200);
-    let app = w.app_token(&["LicenseAssignment.Read.All"]).await;
-    w.get("/v1.0/subscribedSkus", &app).await.expect(200);
-    w.get("/v1.0/users", &app).await.expect(403);
 }
