@@ -109,6 +109,8 @@ async function expectError(promise, status, code, message, what) {
 		assert.equal(e.code, code, `${what}: got ${got}, spec wants code ${code}`);
 		if (message instanceof RegExp) assert.match(e.message, message, `${what}: got ${got}`);
 		else if (message !== undefined) assert.equal(e.message, message, `${what}: got ${got}`);
+		// graph-api.md §8: innerError carries request-id and date
+		assert.ok(e.requestId && e.date, `${what}: innerError incomplete: ${e.body}`);
 		return e;
 	}
 	assert.fail(`${what}: expected ${status} ${code}, the call succeeded with ${JSON.stringify(result)}`);
@@ -248,8 +250,11 @@ test("token endpoint issues app and delegated tokens", async () => {
 
 test("create user returns 201 with default properties", async () => {
 	const body = userBody("jscreate");
-	const raw = await app.api("/users").responseType(ResponseType.RAW).post(body);
+	const clientRequestId = randomUUID();
+	const raw = await app.api("/users").header("client-request-id", clientRequestId).responseType(ResponseType.RAW).post(body);
 	assert.equal(raw.status, 201, `POST /users -> ${raw.status}, spec wants 201`);
+	assert.equal(raw.headers.get("client-request-id"), clientRequestId, "client-request-id is echoed");
+	assert.match(raw.headers.get("request-id") ?? "", /^[0-9a-f-]{36}$/);
 	const created = await raw.json();
 	assert.match(created["@odata.context"], /\$metadata#users\/\$entity$/);
 	assert.match(created.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
@@ -522,6 +527,8 @@ test("group license is inherited by members and leaves with them", async () => {
 	assert.equal(groupStates(got, sku, group.id)[0].error, "None");
 	const g = await app.api(`/groups/${group.id}`).select(["id", "assignedLicenses"]).get();
 	assert.deepEqual(g.assignedLicenses.map((a) => a.skuId), [sku]);
+	const details = await app.api(`/users/${u1.id}/licenseDetails`).get();
+	assert.ok(details.value.some((d) => d.skuId === sku), "licenseDetails lists group-inherited licenses");
 
 	await expectError(
 		assign(app, u1.id, [], [sku]),
@@ -677,10 +684,16 @@ test("delete, restore and permanently delete a user", async () => {
 	const held = await consumed(app, sku);
 	await app.api(`/users/${user.id}`).delete();
 	await expectError(app.api(`/users/${user.id}`).get(), 404, "Request_ResourceNotFound", undefined, "GET a deleted user");
-	const deletedFirst = await app.api("/directory/deletedItems/microsoft.graph.user").get();
+	// deletedDateTime is not a default property of a user: select it.
+	const deletedFirst = await app.api("/directory/deletedItems/microsoft.graph.user").select(["id", "userPrincipalName", "deletedDateTime"]).get();
 	const deleted = (await allItems(app, deletedFirst)).items;
 	const entry = deleted.find((d) => d.id === user.id);
-	assert.ok(entry && entry.deletedDateTime, "deleted user listed with deletedDateTime");
+	assert.ok(entry, "deleted user listed in /directory/deletedItems/microsoft.graph.user");
+	assert.equal(entry["@odata.type"], "#microsoft.graph.user");
+	assert.ok(entry.deletedDateTime, "deleted user has deletedDateTime");
+	assert.equal(entry.userPrincipalName, user.userPrincipalName);
+	const item = await app.api(`/directory/deletedItems/${user.id}`).get();
+	assert.ok(item.deletedDateTime && item["@odata.type"] === "#microsoft.graph.user", JSON.stringify(item));
 	assert.equal(await consumed(app, sku), held, "a soft-deleted user keeps its seat");
 
 	const restored = await app.api(`/directory/deletedItems/${user.id}/restore`).post();
@@ -720,6 +733,10 @@ test("audit log records license and lifecycle changes", async () => {
 	const mine = changes.filter((a) => targets([a]).has(user.id));
 	assert.ok(mine.length, "no 'Change user license' entry for the assignment");
 	assert.equal(mine[0].result, "success");
+	assert.equal(mine[0].initiatedBy?.user ?? null, null);
+	assert.equal(mine[0].initiatedBy?.app?.appId, env("SKULD_CLIENT_ID"));
+	// audit timestamps carry 7 fractional digits (graph-api.md §0)
+	assert.match(mine[0].activityDateTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$/);
 	const admins = changes.filter((a) => targets([a]).has(byAdmin.id));
 	assert.ok(admins.length && admins[0].initiatedBy?.user, "delegated change must name the user");
 	assert.equal(admins[0].initiatedBy.user.userPrincipalName.toLowerCase(), ADMIN_UPN.toLowerCase());

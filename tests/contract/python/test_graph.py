@@ -40,6 +40,9 @@ from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.generated.audit_logs.directory_audits.directory_audits_request_builder import (
     DirectoryAuditsRequestBuilder,
 )
+from msgraph.generated.directory.deleted_items.graph_user.graph_user_request_builder import (
+    GraphUserRequestBuilder,
+)
 from msgraph.generated.groups.groups_request_builder import GroupsRequestBuilder
 from msgraph.generated.groups.item.assign_license.assign_license_post_request_body import (
     AssignLicensePostRequestBody as GroupAssignLicenseBody,
@@ -198,6 +201,10 @@ async def expect_error(
             assert re.fullmatch(message_re, e.error.message or ""), (
                 f"{what}: message {e.error.message!r} does not match {message_re!r}"
             )
+        inner = e.error.inner_error  # graph-api.md §8: innerError {request-id, client-request-id, date}
+        assert inner is not None and inner.request_id and inner.client_request_id and inner.date, (
+            f"{what}: innerError incomplete: {inner!r}"
+        )
         return e
     raise AssertionError(f"{what}: expected {status} {code}, the call succeeded with {result!r}")
 
@@ -650,10 +657,12 @@ async def test_bad_tokens_are_401(app: Graph):
         Graph(forged).client.users.get(), 401, "InvalidAuthenticationToken",
         what="GET /users with a bad signature",
     )
-    await expect_error(
+    e = await expect_error(
         Graph("").client.users.get(), 401, "InvalidAuthenticationToken", "Access token is empty.",
         what="GET /users without a token",
     )
+    headers = {k.lower(): v for k, v in (e.response_headers or {}).items()}
+    assert headers.get("www-authenticate", "").startswith("Bearer"), f"401 without WWW-Authenticate: {headers}"
 
 
 async def test_token_without_rights_is_403(ro: Graph, app: Graph, catalog):
@@ -763,6 +772,8 @@ async def test_group_license_is_inherited_by_members(app: Graph, catalog):
     assert st.error == "None" and st.state == "Active"
     grp = await group_state(app, group.id)
     assert [str(a.sku_id) for a in grp.assigned_licenses] == [sku]
+    details = await app.client.users.by_user_id(u1.id).license_details.get()
+    assert sku in {str(d.sku_id) for d in details.value}, "licenseDetails lists group-inherited licenses"
 
     # an inherited license cannot be removed directly
     await expect_error(
@@ -966,10 +977,18 @@ async def test_delete_restore_and_permanently_delete_user(app: Graph, catalog):
     await app.client.users.by_user_id(user.id).delete()
     await expect_error(app.client.users.by_user_id(user.id).get(), 404, "Request_ResourceNotFound",
                        what="GET a deleted user")
-    deleted_page = await app.client.directory.deleted_items.graph_user.get()  # /directory/deletedItems/graph.user
+    # GET /directory/deletedItems/graph.user (the SDK's cast); deletedDateTime is not a default
+    # property of a user, so select it.
+    qp = GraphUserRequestBuilder.GraphUserRequestBuilderGetQueryParameters(
+        select=["id", "userPrincipalName", "deletedDateTime"]
+    )
+    deleted_page = await app.client.directory.deleted_items.graph_user.get(RequestConfiguration(query_parameters=qp))
     deleted, _ = await all_items(app, deleted_page)
     [entry] = [d for d in deleted if d.id == user.id]
-    assert isinstance(entry, User) and entry.deleted_date_time is not None, entry
+    assert isinstance(entry, User), f"deleted item without @odata.type: {type(entry)}"
+    assert entry.deleted_date_time is not None and entry.user_principal_name == user.user_principal_name, entry
+    item = await app.client.directory.deleted_items.by_directory_object_id(user.id).get()
+    assert isinstance(item, User) and item.deleted_date_time is not None, item
     assert await consumed(app, sku) == held, "a soft-deleted user keeps its seat"
 
     restored = await app.client.directory.deleted_items.by_directory_object_id(user.id).restore.post()
@@ -1018,6 +1037,8 @@ async def test_audit_log_records_license_and_lifecycle_changes(app: Graph, admin
     changes = await audits(app, "Change user license")
     mine = [a for a in changes if user.id in targets([a])]
     assert mine, "no 'Change user license' entry for the assignment"
+    assert mine[0].initiated_by.app is not None and mine[0].initiated_by.user is None, mine[0].initiated_by
+    assert mine[0].initiated_by.app.app_id == env("SKULD_CLIENT_ID"), mine[0].initiated_by.app
     assert str(getattr(mine[0].result, "value", mine[0].result)) == "success", mine[0].result
     admins = [a for a in changes if by_admin.id in targets([a])]
     assert admins and admins[0].initiated_by.user is not None, "delegated change must name the user"

@@ -200,7 +200,7 @@ pub fn check_count_segment(consistency_eventual: bool) -> Result<(), GraphError>
 }
 
 /// Splits a query string at `&` and `=`, turning `+` into a space and decoding `%XX`.
-fn decode_query(q: &str) -> Result<Vec<(String, String)>, GraphError> {
+pub fn decode_query(q: &str) -> Result<Vec<(String, String)>, GraphError> {
     let q = q.strip_prefix('?').unwrap_or(q);
     let mut out = Vec::new();
     for part in q.split('&').filter(|p| !p.is_empty()) {

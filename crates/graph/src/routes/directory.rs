@@ -329,20 +329,7 @@ pub async fn audits(
     let mut before = i64::MAX;
     let mut clauses = Vec::new();
     let mut raw: Vec<(String, String)> = Vec::new();
-    for kv in q
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .filter(|s| !s.is_empty())
-    {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        let dec = |x: &str| {
-            percent_encoding::percent_decode_str(&x.replace('+', " "))
-                .decode_utf8()
-                .map(|c| c.into_owned())
-                .map_err(|_| GraphError::bad_request("The query string is not valid UTF-8."))
-        };
-        let (k, v) = (dec(k)?, dec(v)?);
+    for (k, v) in crate::odata::decode_query(q.as_deref().unwrap_or(""))? {
         match k.to_ascii_lowercase().as_str() {
             "$top" => {
                 top = v
@@ -473,19 +460,7 @@ pub async fn role_assignments(
     // `$filter=principalId eq '…'` and `roleDefinitionId eq '…'`, the forms clients use.
     let mut principal = None;
     let mut definition = None;
-    for kv in q
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .filter(|s| !s.is_empty())
-    {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        let k = percent_encoding::percent_decode_str(k)
-            .decode_utf8_lossy()
-            .into_owned();
-        let v = percent_encoding::percent_decode_str(&v.replace('+', " "))
-            .decode_utf8_lossy()
-            .into_owned();
+    for (k, v) in crate::odata::decode_query(q.as_deref().unwrap_or(""))? {
         if k == "$filter" {
             for c in split_and(&v) {
                 let mut p = c.trim().splitn(3, ' ');

@@ -424,20 +424,7 @@ pub async fn members(
     Path(key): Path<String>,
     RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
-    deny_unless(&caller, Action::ReadGroups)?;
-    let g = group_by_id(&st, &caller, &key).await?;
-    let (users, groups) = st
-        .app
-        .group_members(&caller.tenant, &g.id.to_string())
-        .await?;
-    let values = member_values(&st, &caller, &users, &groups).await?;
-    member_page(
-        &base,
-        q.as_deref(),
-        format!("groups/{}/members", g.id),
-        values,
-    )
-    .await
+    list_members(st, caller, base, key, q, false).await
 }
 
 pub async fn transitive_members(
@@ -447,17 +434,38 @@ pub async fn transitive_members(
     Path(key): Path<String>,
     RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
+    list_members(st, caller, base, key, q, true).await
+}
+
+async fn list_members(
+    st: GraphState,
+    caller: Caller,
+    base: Base,
+    key: String,
+    q: Option<String>,
+    transitive: bool,
+) -> GraphResult<Response> {
     deny_unless(&caller, Action::ReadGroups)?;
     let g = group_by_id(&st, &caller, &key).await?;
-    let (users, groups) = st
-        .app
-        .group_transitive_members(&caller.tenant, &g.id.to_string())
-        .await?;
+    let (users, groups) = if transitive {
+        st.app
+            .group_transitive_members(&caller.tenant, &g.id.to_string())
+            .await?
+    } else {
+        st.app
+            .group_members(&caller.tenant, &g.id.to_string())
+            .await?
+    };
     let values = member_values(&st, &caller, &users, &groups).await?;
+    let set = if transitive {
+        "transitiveMembers"
+    } else {
+        "members"
+    };
     member_page(
         &base,
         q.as_deref(),
-        format!("groups/{}/transitiveMembers", g.id),
+        format!("groups/{}/{set}", g.id),
         values,
     )
     .await
@@ -587,17 +595,10 @@ pub async fn remove_member_query(
     Path(key): Path<String>,
     RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
-    let q = q.unwrap_or_default();
-    let target = q.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        let k = percent_encoding::percent_decode_str(k).decode_utf8().ok()?;
-        (k == "$id" || k == "@id").then(|| {
-            percent_encoding::percent_decode_str(&v.replace('+', " "))
-                .decode_utf8()
-                .map(|s| s.into_owned())
-                .unwrap_or_default()
-        })
-    });
+    let target = crate::odata::decode_query(q.as_deref().unwrap_or(""))?
+        .into_iter()
+        .find(|(k, _)| k == "$id" || k == "@id")
+        .map(|(_, v)| v);
     let Some(target) = target else {
         return Err(GraphError::bad_request(
             "The $id query parameter is required to remove a reference.",

@@ -16,16 +16,7 @@ use skuld_domain::{Subscription, SubscriptionStatus};
 /// Only `$select` is supported on subscribedSkus (graph-api.md §4.1).
 fn select_only(q: Option<&str>, props: &[&str]) -> GraphResult<Option<Vec<String>>> {
     let mut select = None;
-    for kv in q.unwrap_or("").split('&').filter(|s| !s.is_empty()) {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        let k = percent_encoding::percent_decode_str(k)
-            .decode_utf8()
-            .map(|c| c.into_owned())
-            .unwrap_or_default();
-        let v = percent_encoding::percent_decode_str(&v.replace('+', " "))
-            .decode_utf8()
-            .map(|c| c.into_owned())
-            .unwrap_or_default();
+    for (k, v) in crate::odata::decode_query(q.unwrap_or(""))? {
         match k.to_ascii_lowercase().as_str() {
             "$select" => {
                 let mut s = Vec::new();
