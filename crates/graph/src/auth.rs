@@ -245,6 +245,8 @@ fn bearer(headers: &HeaderMap) -> &str {
             let v = v.trim();
             match v.split_once(' ') {
                 Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+                // `Bearer` alone: what fetch sends for an empty token (the space is trimmed).
+                None if v.eq_ignore_ascii_case("bearer") => "",
                 _ => v,
             }
         })

@@ -37,6 +37,7 @@ const SHAREPOINTSTANDARD = "c7699d2e-19aa-44de-8edf-1736da088ca1";
 const SHAREPOINTENTERPRISE = "5dbe027f-2339-4123-9542-606e4d348a72";
 const MCOMEETADV_PLAN = "3e26ee1f-8a5f-4d52-aee2-b81ce45c8f40";
 const MCOSTANDARD_PLAN = "0feaeb32-d00e-4d66-bd5a-43b5b83db82c";
+const EXCHANGE_PLANS = ["9aaf7827-d63c-4b61-89c3-182f06f82e5c", "efb87545-963c-4e0d-99df-69c6916d9eb0"];
 
 // ------------------------------------------------------------------------------------------------
 // Wiring (graph-api.md §12.2)
@@ -217,9 +218,13 @@ async function pickSkus() {
 	const direct = byId.has(E3) && free(byId.get(E3)) >= 10 ? byId.get(E3) : roomy[0];
 	const group = roomy.find((s) => s.skuId !== direct.skuId && free(s) >= 8);
 	assert.ok(group, "need a second product with 8 free seats for the group tests");
-	const full = userSkus.find((s) => (s.prepaidUnits?.enabled ?? 0) > 0 && free(s) <= 0);
+	// a product without free seats (the demo keeps Office 365 E5 full); the biggest such one
+	const full = userSkus.filter((s) => (s.prepaidUnits?.enabled ?? 0) > 0 && free(s) <= 0).sort((a, b) => b.prepaidUnits.enabled - a.prepaidUnits.enabled)[0];
 	const audio = userSkus.find((s) => s.skuPartNumber === "MCOMEETADV");
-	const plan = direct.servicePlans.find((p) => p.servicePlanId !== MCOSTANDARD_PLAN && p.appliesTo === "User");
+	// a plan that no conflict/dependency rule mentions, to disable (SWAY when there)
+	const ruled = new Set([MCOSTANDARD_PLAN, MCOMEETADV_PLAN, SHAREPOINTSTANDARD, SHAREPOINTENTERPRISE, ...EXCHANGE_PLANS]);
+	const candidates = direct.servicePlans.filter((p) => !ruled.has(p.servicePlanId) && p.appliesTo === "User");
+	const plan = candidates.find((p) => p.servicePlanName === "SWAY") ?? candidates[0];
 	return {
 		direct: direct.skuId,
 		directPart: direct.skuPartNumber,
@@ -313,6 +318,13 @@ test("list users with PageIterator and $top=5 sees every user once", async () =>
 	assert.equal(ids.length, new Set(ids).size, "a user appeared on two pages");
 	for (const u of created) assert.ok(ids.includes(u.id));
 	assert.ok(everyone.pages >= 3);
+	await expectError(
+		app.api("/users").top(1000).get(),
+		400,
+		"Request_UnsupportedQuery",
+		"Invalid page size specified: '1000'. Must be between 1 and 999 inclusive.",
+		"GET /users?$top=1000",
+	);
 });
 
 test("get a missing user is 404 Request_ResourceNotFound", async () => {
@@ -558,6 +570,23 @@ test("group license is inherited by members and leaves with them", async () => {
 	const members = await app.api(`/groups/${group.id}/members`).get();
 	assert.deepEqual(members.value.map((m) => m.id), [u3.id]);
 	assert.equal(members.value[0]["@odata.type"], "#microsoft.graph.user");
+
+	await expectError(
+		app.api(`/groups/${group.id}/members/${u1.id}/$ref`).delete(),
+		400,
+		"Request_BadRequest",
+		"One or more removed object references do not exist for the following modified properties: 'members'.",
+		"remove a non-member",
+	);
+	await expectError(
+		addMember(app, group.id, randomUUID()),
+		404,
+		"Request_ResourceNotFound",
+		/^Resource '[0-9a-f-]{36}' does not exist or one of its queried reference-property objects are not present\.$/,
+		"add a member that does not exist",
+	);
+	// a group with licenses cannot be deleted (graph-api.md §3.2; the text is ours to choose)
+	await expectError(app.api(`/groups/${group.id}`).delete(), 400, "Request_BadRequest", undefined, "DELETE a licensed group");
 });
 
 test("nested group members inherit the outer group's license", async () => {
@@ -680,8 +709,10 @@ test("$batch with a dependsOn chain: a failed request's dependant gets 424", asy
 test("delete, restore and permanently delete a user", async () => {
 	const sku = cat.direct;
 	const user = await createUser(app, "jsdel");
+	const freeBefore = await consumed(app, sku);
 	await assign(app, user.id, [[sku]]);
 	const held = await consumed(app, sku);
+	assert.equal(held, freeBefore + 1);
 	await app.api(`/users/${user.id}`).delete();
 	await expectError(app.api(`/users/${user.id}`).get(), 404, "Request_ResourceNotFound", undefined, "GET a deleted user");
 	// deletedDateTime is not a default property of a user: select it.
@@ -694,17 +725,32 @@ test("delete, restore and permanently delete a user", async () => {
 	assert.equal(entry.userPrincipalName, user.userPrincipalName);
 	const item = await app.api(`/directory/deletedItems/${user.id}`).get();
 	assert.ok(item.deletedDateTime && item["@odata.type"] === "#microsoft.graph.user", JSON.stringify(item));
-	assert.equal(await consumed(app, sku), held, "a soft-deleted user keeps its seat");
 
 	const restored = await app.api(`/directory/deletedItems/${user.id}/restore`).post();
 	assert.equal(restored.id, user.id);
 	assert.equal(restored["@odata.type"], "#microsoft.graph.user");
 	assert.ok(skuIds(await getUser(app, user.id, "id", "assignedLicenses")).has(sku), "restored with its licenses");
+	assert.equal(await consumed(app, sku), held, "the restored user holds its seat");
 
 	await app.api(`/users/${user.id}`).delete();
 	await app.api(`/directory/deletedItems/${user.id}`).delete();
-	assert.equal(await consumed(app, sku), held - 1, "permanent delete frees the seat");
+	assert.equal(await consumed(app, sku), freeBefore, "after the permanent delete the seat is free");
 	await expectError(app.api(`/directory/deletedItems/${user.id}`).get(), 404, "Request_ResourceNotFound", undefined, "GET a purged item");
+});
+
+test("a soft-deleted user releases its seat at once (decision D7)", async () => {
+	// skuld's decision D7 (ARCHITECTURE.md), where graph-api.md §14 leaves the choice open.
+	const sku = cat.direct;
+	const user = await createUser(app, "jsseat");
+	await assign(app, user.id, [[sku]]);
+	const held = await consumed(app, sku);
+	await app.api(`/users/${user.id}`).delete();
+	assert.equal(await consumed(app, sku), held - 1, "a soft-deleted user releases its seat (D7)");
+	await app.api(`/directory/deletedItems/${user.id}/restore`).post({});
+	assert.equal(await consumed(app, sku), held, "the restored user takes its seat again");
+	await app.api(`/users/${user.id}`).delete();
+	await app.api(`/directory/deletedItems/${user.id}`).delete();
+	assert.equal(await consumed(app, sku), held - 1, "after the permanent delete the seat stays free");
 });
 
 // ------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ what the spec wants.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import re
 import time
@@ -91,6 +92,7 @@ SHAREPOINTSTANDARD = "c7699d2e-19aa-44de-8edf-1736da088ca1"
 SHAREPOINTENTERPRISE = "5dbe027f-2339-4123-9542-606e4d348a72"
 MCOMEETADV_PLAN = "3e26ee1f-8a5f-4d52-aee2-b81ce45c8f40"
 MCOSTANDARD_PLAN = "0feaeb32-d00e-4d66-bd5a-43b5b83db82c"
+EXCHANGE_PLANS = ("9aaf7827-d63c-4b61-89c3-182f06f82e5c", "efb87545-963c-4e0d-99df-69c6916d9eb0")
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,15 +276,13 @@ def sku_ids(user: User) -> set[str]:
 async def all_items(g: Graph, first_page: Any) -> tuple[list[Any], int]:
     """Every item of a collection through msgraph_core.PageIterator; returns (items, pages)."""
     items: list[Any] = []
-    pages = 0
-    last_page = [None]
+    pages = 1
 
     def collect(item: Any) -> bool:
         items.append(item)
         return True
 
     iterator = PageIterator(first_page, g.adapter)
-    pages = 1
     original_next = iterator.next
 
     async def counting_next():
@@ -290,7 +290,6 @@ async def all_items(g: Graph, first_page: Any) -> tuple[list[Any], int]:
         page = await original_next()
         if page is not None:
             pages += 1
-            last_page[0] = page
         return page
 
     iterator.next = counting_next  # type: ignore[method-assign]
@@ -353,13 +352,16 @@ async def catalog(app: Graph) -> dict[str, Any]:
     direct = skus.by_id.get(E3) if E3 in skus.by_id and Skus.free(skus.by_id[E3]) >= 10 else roomy[0]
     group = next((s for s in roomy if s.sku_id != direct.sku_id and Skus.free(s) >= 8), None)
     assert group is not None, "need a second product with 8 free seats for the group tests"
-    full = next((s for s in user_skus if (s.prepaid_units.enabled or 0) > 0 and Skus.free(s) <= 0), None)
+    # A product without free seats (the demo keeps Office 365 E5 full); the biggest such one, so
+    # not a single-seat self-service purchase.
+    full_skus = [s for s in user_skus if (s.prepaid_units.enabled or 0) > 0 and Skus.free(s) <= 0]
+    full = max(full_skus, key=lambda s: s.prepaid_units.enabled, default=None)
     audio = next((s for s in user_skus if s.sku_part_number == "MCOMEETADV"), None)
     e1 = skus.by_id.get(E1)
-    # A plan of `direct` that nothing else depends on, to disable.
-    plan = next(
-        p for p in direct.service_plans if str(p.service_plan_id) not in (MCOSTANDARD_PLAN,) and p.applies_to == "User"
-    )
+    # A plan of `direct` that no conflict/dependency rule mentions, to disable (SWAY when there).
+    ruled = {MCOSTANDARD_PLAN, MCOMEETADV_PLAN, SHAREPOINTSTANDARD, SHAREPOINTENTERPRISE, *EXCHANGE_PLANS}
+    candidates = [p for p in direct.service_plans if str(p.service_plan_id) not in ruled and p.applies_to == "User"]
+    plan = next((p for p in candidates if p.service_plan_name == "SWAY"), candidates[0])
     return {
         "direct": str(direct.sku_id),
         "direct_part": direct.sku_part_number,
@@ -458,6 +460,10 @@ async def test_list_users_page_iterator_top_5_sees_every_user_once(app: Graph):
     assert len(all_ids) == len(set(all_ids)), "a user appeared on two pages"
     assert {u.id for u in created} <= set(all_ids)
     assert pages_all >= 3
+    await expect_error(
+        list_users(app, top=1000), 400, "Request_UnsupportedQuery",
+        "Invalid page size specified: '1000'. Must be between 1 and 999 inclusive.", what="GET /users?$top=1000",
+    )
 
 
 async def test_get_missing_user_is_404_resource_not_found(app: Graph):
@@ -506,18 +512,26 @@ async def test_assign_license_without_disabled_plans(app: Graph, catalog):
     updated = await assign(app, user.id, add=[(sku, [])])
     assert isinstance(updated, User) and updated.id == user.id
     assert sku in sku_ids(updated), f"assignLicense response assignedLicenses={updated.assigned_licenses}"
+    assert updated.assigned_plans, "assignLicense answers the user with assignedPlans (graph-api.md §2.1)"
     assert await consumed(app, sku) == before + 1, "consumedUnits must grow by one"
     got = await get_user(app, user.id, "id", "assignedLicenses", "licenseAssignmentStates", "assignedPlans")
     [lic] = [a for a in got.assigned_licenses if str(a.sku_id) == sku]
     assert lic.disabled_plans == []
     [state] = [s for s in got.license_assignment_states if str(s.sku_id) == sku]
     assert state.assigned_by_group is None and state.state == "Active" and state.error == "None", state
-    assert {str(p.service_plan_id) for p in got.assigned_plans} >= catalog["direct_plans"] - set(), got.assigned_plans
+    assert {str(p.service_plan_id) for p in got.assigned_plans} >= catalog["direct_plans"], got.assigned_plans
     details = await app.client.users.by_user_id(user.id).license_details.get()
     [detail] = [d for d in details.value if str(d.sku_id) == sku]
     assert detail.sku_part_number == catalog["direct_part"]
     assert {str(p.service_plan_id) for p in detail.service_plans} == catalog["direct_plans"]
     assert all(p.provisioning_status != "Disabled" for p in detail.service_plans)
+    # licenseDetails id DECISION (graph-api.md §2.3): base64url(bytes_le(userId) || bytes_le(skuId))
+    raw = base64.urlsafe_b64decode(detail.id + "=" * (-len(detail.id) % 4))
+    assert raw == uuid.UUID(user.id).bytes_le + uuid.UUID(sku).bytes_le, detail.id
+    one = await app.client.users.by_user_id(user.id).license_details.by_license_details_id(detail.id).get()
+    assert one.id == detail.id and str(one.sku_id) == sku
+    skus = await subscribed_skus(app)
+    assert skus.by_id[sku].id == f"{TENANT}_{sku}", skus.by_id[sku].id
 
 
 async def test_assign_license_with_disabled_plans_then_remove(app: Graph, catalog):
@@ -806,6 +820,21 @@ async def test_group_license_is_inherited_by_members(app: Graph, catalog):
     assert [m.id for m in members.value] == [u3.id]
     assert isinstance(members.value[0], User), f"members item without @odata.type: {type(members.value[0])}"
 
+    await expect_error(
+        app.client.groups.by_group_id(group.id).members.by_directory_object_id(u1.id).ref.delete(),
+        400, "Request_BadRequest",
+        "One or more removed object references do not exist for the following modified properties: 'members'.",
+        what="remove a non-member",
+    )
+    await expect_error(
+        add_member(app, group.id, str(uuid.uuid4())), 404, "Request_ResourceNotFound",
+        message_re=r"Resource '[0-9a-f-]{36}' does not exist or one of its queried reference-property objects are not present\.",
+        what="add a member that does not exist",
+    )
+    # a group with licenses cannot be deleted (graph-api.md §3.2; the text is ours to choose)
+    await expect_error(app.client.groups.by_group_id(group.id).delete(), 400, "Request_BadRequest",
+                       what="DELETE a licensed group")
+
 
 async def test_nested_group_members_inherit_license(app: Graph, catalog):
     sku = catalog["group"]
@@ -971,8 +1000,10 @@ async def test_batch_depends_on_chain_and_424(app: Graph):
 async def test_delete_restore_and_permanently_delete_user(app: Graph, catalog):
     sku = catalog["direct"]
     user = await create_user(app, "pydel")
+    free_before = await consumed(app, sku)
     await assign(app, user.id, add=[(sku, [])])
     held = await consumed(app, sku)
+    assert held == free_before + 1
 
     await app.client.users.by_user_id(user.id).delete()
     await expect_error(app.client.users.by_user_id(user.id).get(), 404, "Request_ResourceNotFound",
@@ -989,20 +1020,38 @@ async def test_delete_restore_and_permanently_delete_user(app: Graph, catalog):
     assert entry.deleted_date_time is not None and entry.user_principal_name == user.user_principal_name, entry
     item = await app.client.directory.deleted_items.by_directory_object_id(user.id).get()
     assert isinstance(item, User) and item.deleted_date_time is not None, item
-    assert await consumed(app, sku) == held, "a soft-deleted user keeps its seat"
 
     restored = await app.client.directory.deleted_items.by_directory_object_id(user.id).restore.post()
     assert isinstance(restored, User) and restored.id == user.id, restored
     back = await get_user(app, user.id, "id", "assignedLicenses", "deletedDateTime")
     assert sku in sku_ids(back), "restored with its licenses"
+    assert back.deleted_date_time is None
+    assert await consumed(app, sku) == held, "the restored user holds its seat"
     deleted, _ = await all_items(app, await app.client.directory.deleted_items.graph_user.get())
     assert user.id not in {d.id for d in deleted}
 
     await app.client.users.by_user_id(user.id).delete()
     await app.client.directory.deleted_items.by_directory_object_id(user.id).delete()
-    assert await consumed(app, sku) == held - 1, "permanent delete frees the seat"
+    assert await consumed(app, sku) == free_before, "after the permanent delete the seat is free"
     await expect_error(app.client.directory.deleted_items.by_directory_object_id(user.id).get(), 404,
                        "Request_ResourceNotFound", what="GET a purged deleted item")
+
+
+async def test_soft_deleted_user_releases_its_seat_at_once(app: Graph, catalog):
+    """skuld's decision D7 (ARCHITECTURE.md), where graph-api.md §14 leaves the choice open:
+    a soft-deleted user releases its seat at once; restore takes it again; the permanent delete
+    changes nothing more."""
+    sku = catalog["direct"]
+    user = await create_user(app, "pyseat")
+    await assign(app, user.id, add=[(sku, [])])
+    held = await consumed(app, sku)
+    await app.client.users.by_user_id(user.id).delete()
+    assert await consumed(app, sku) == held - 1, "a soft-deleted user releases its seat (D7)"
+    await app.client.directory.deleted_items.by_directory_object_id(user.id).restore.post()
+    assert await consumed(app, sku) == held, "the restored user takes its seat again"
+    await app.client.users.by_user_id(user.id).delete()
+    await app.client.directory.deleted_items.by_directory_object_id(user.id).delete()
+    assert await consumed(app, sku) == held - 1, "after the permanent delete the seat stays free"
 
 
 # --------------------------------------------------------------------------------------------

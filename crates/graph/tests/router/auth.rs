@@ -160,6 +160,15 @@ async fn bad_tokens_get_graphs_401s() {
             .to_str()
             .unwrap()
             .starts_with("Bearer realm=\"\""));
+        w.raw(
+            "GET",
+            "/v1.0/users",
+            None,
+            None,
+            &[("authorization", "Bearer")],
+        )
+        .await
+        .expect_error(401, "InvalidAuthenticationToken", "Access token is empty.");
         w.call("GET", "/v1.0/users", Some("garbage"), None)
             .await
             .expect_error(
