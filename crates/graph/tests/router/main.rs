@@ -8,6 +8,7 @@ mod backends;
 
 mod auth;
 mod batch;
+mod directory;
 mod errors;
 mod groups;
 mod harness;
