@@ -15,6 +15,8 @@ pub struct GraphError {
     pub message: String,
     /// Seconds a throttled caller should wait (429 only).
     pub retry_after: Option<u64>,
+    /// Which limit a 429 hit (`ResourceUnitLimitExceeded`, `WriteLimitExceeded`, …).
+    pub throttle_information: Option<&'static str>,
 }
 
 impl GraphError {
@@ -24,6 +26,7 @@ impl GraphError {
             code,
             message: message.into(),
             retry_after: None,
+            throttle_information: None,
         }
     }
     /// 400 `Request_BadRequest`.
@@ -82,6 +85,13 @@ impl GraphError {
             message,
         )
     }
+    /// 429 with `Retry-After` and the limit that was hit (graph-api.md §11).
+    pub fn throttled_by(seconds: u64, information: &'static str) -> Self {
+        let mut e = Self::throttled(seconds);
+        e.throttle_information = Some(information);
+        e
+    }
+
     /// 429 with `Retry-After` (graph-api.md §11).
     pub fn throttled(seconds: u64) -> Self {
         let mut e = Self::new(
@@ -132,6 +142,10 @@ impl IntoResponse for GraphError {
                 "Retry-After",
                 HeaderValue::from_str(&s.to_string()).expect("digits"),
             );
+            if let Some(info) = self.throttle_information {
+                r.headers_mut()
+                    .insert("x-ms-throttle-information", HeaderValue::from_static(info));
+            }
         }
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert("WWW-Authenticate", HeaderValue::from_static(

@@ -177,12 +177,12 @@ impl Throttle {
                 .entry(key.clone())
                 .or_insert_with(|| Bucket::full(cap))
                 .take(1.0, cap, 150.0)
-                .map_err(GraphError::throttled)?;
+                .map_err(|s| GraphError::throttled_by(s, "WriteLimitExceeded"))?;
         }
         b.ru.entry(key)
             .or_insert_with(|| Bucket::full(ru_cap))
             .take(c as f64, ru_cap.max(c as f64), 10.0)
-            .map_err(GraphError::throttled)?;
+            .map_err(|s| GraphError::throttled_by(s, "ResourceUnitLimitExceeded"))?;
         Ok(c)
     }
 }

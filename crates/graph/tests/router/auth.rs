@@ -251,6 +251,10 @@ async fn throttling_answers_429_with_retry_after() {
     assert_eq!(statuses[0].headers["x-ms-resource-unit"], "2");
     let throttled = statuses.iter().find(|r| r.status == 429).expect("a 429");
     assert_eq!(throttled.code(), "Request_ThrottledTemporarily");
+    assert_eq!(
+        throttled.headers["x-ms-throttle-information"],
+        "ResourceUnitLimitExceeded"
+    );
     let after: u64 = throttled.headers["retry-after"]
         .to_str()
         .unwrap()

@@ -105,3 +105,56 @@ async fn count_filter_search_and_order() {
         assert!(r.body.get("@odata.count").is_none());
     }
 }
+
+#[tokio::test]
+async fn public_url_is_used_in_context_next_links_and_location() {
+    use tower::ServiceExt;
+    for w in World::all().await {
+        let t = w.admin_token().await;
+        for i in 0..3 {
+            w.user(&format!("pub{i}"), Some("US")).await;
+        }
+        let mut st = w.state.clone();
+        st.public_url = Some("https://graph.example.org/".into());
+        let router = skuld_graph::router(st);
+        let req = axum::http::Request::builder()
+            .uri("/v1.0/users?$top=2&$select=id")
+            .header("host", "internal:8080")
+            .header("authorization", format!("Bearer {t}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let resp = router.clone().oneshot(req).await.unwrap();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            v["@odata.context"],
+            "https://graph.example.org/v1.0/$metadata#users(id)"
+        );
+        assert!(
+            v["@odata.nextLink"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://graph.example.org/v1.0/users?"),
+            "{v}"
+        );
+        let req = axum::http::Request::builder()
+            .method("POST")
+            .uri("/v1.0/users")
+            .header("authorization", format!("Bearer {t}"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(
+                json!({"accountEnabled": true, "displayName": "P", "mailNickname": "p", "userPrincipalName": "p@contoso.test",
+                       "passwordProfile": {"password": "xWwvJ]6NMw+bWH-d"}})
+                .to_string(),
+            ))
+            .unwrap();
+        let resp = router.oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), 201);
+        assert!(resp.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("https://graph.example.org/v1.0/users/"));
+    }
+}
