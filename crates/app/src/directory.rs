@@ -9,7 +9,75 @@ use skuld_domain::{Group, GroupId, PlanId, SkuId, Tenant, User, UserId};
 use skuld_store::MemberKind;
 use std::collections::HashMap;
 
+/// A member of a group: a user or a nested group (pages are short; the size difference does
+/// not matter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
+pub enum Member {
+    User(User),
+    Group(Group),
+}
+
+impl Member {
+    pub fn id(&self) -> uuid::Uuid {
+        match self {
+            Member::User(u) => u.id.0,
+            Member::Group(g) => g.id.0,
+        }
+    }
+}
+
 impl App {
+    /// One page of a group's members (direct, or through nested groups), ordered by id, after
+    /// the member id `after`; `limit` + 1 are read so the caller knows whether more follow.
+    pub async fn group_members_page(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        transitive: bool,
+        after: Option<uuid::Uuid>,
+        limit: i64,
+    ) -> Result<(Group, Vec<Member>, bool)> {
+        let mut tx = self.store().read(tenant.id).await?;
+        let g = find_group(&mut tx, key).await?;
+        let scope = if transitive {
+            Groups::load(&mut tx).await?.descendants(g.id)
+        } else {
+            vec![g.id]
+        };
+        let mut ids = tx.members_page(&scope, after, limit + 1).await?;
+        let more = ids.len() as i64 > limit;
+        ids.truncate(limit.max(0) as usize);
+        let user_ids: Vec<UserId> = ids
+            .iter()
+            .filter(|(_, k)| *k == MemberKind::User)
+            .map(|(id, _)| UserId(*id))
+            .collect();
+        let users: HashMap<UserId, User> = tx
+            .users_by_ids(&user_ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for (id, kind) in ids {
+            match kind {
+                MemberKind::User => {
+                    if let Some(u) = users.get(&UserId(id)) {
+                        out.push(Member::User(u.clone()));
+                    }
+                }
+                MemberKind::Group => {
+                    if let Some(c) = tx.group(GroupId(id)).await? {
+                        out.push(Member::Group(c));
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok((g, out, more))
+    }
+
     /// Every user and group below a group, through nested groups (D2), users by UPN and
     /// groups by name.
     pub async fn group_transitive_members(

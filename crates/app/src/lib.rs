@@ -28,6 +28,7 @@ pub use audit::Actor;
 pub use authz::{canonical_permission, Action, KNOWN_PERMISSIONS};
 pub use bench::{BenchFanout, BenchMemberAdd};
 pub use demo::DemoSummary;
+pub use directory::Member;
 pub use doctor::DoctorReport;
 pub use error::AppError;
 pub use groups::{GroupPatch, NewGroup};

@@ -648,6 +648,58 @@ impl TenantTx {
         Ok(out)
     }
 
+    /// One page of the members (users and groups) of any of `groups`, each once, ordered by id,
+    /// after the id `after` (keyset paging of `members` and `transitiveMembers`). Deleted users
+    /// are left out.
+    pub async fn members_page(
+        &mut self,
+        groups: &[GroupId],
+        after: Option<uuid::Uuid>,
+        limit: i64,
+    ) -> Result<Vec<(uuid::Uuid, MemberKind)>> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ph = |i: usize| {
+            if self.backend == Backend::Sqlite {
+                "?".to_string()
+            } else {
+                format!("${i}")
+            }
+        };
+        let sql = format!(
+            "SELECT DISTINCT m.member_id, m.member_kind FROM memberships m
+             WHERE m.tenant_id = {} AND m.group_id IN ({}) AND m.member_id > {}
+               AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = m.tenant_id AND u.id = m.member_id AND u.deleted_at IS NOT NULL)
+             ORDER BY m.member_id LIMIT {}",
+            ph(1),
+            list_placeholders(self.backend, 2, groups.len()),
+            ph(groups.len() + 2),
+            ph(groups.len() + 3),
+        );
+        let mut q = sqlx::query(&sql).bind(&self.tid);
+        for g in groups {
+            q = q.bind(g.to_string());
+        }
+        q = q
+            .bind(after.map(|a| a.to_string()).unwrap_or_default())
+            .bind(limit);
+        let mut out = Vec::new();
+        map_rows(&mut self.tx, q, &mut out, |r| {
+            let kind: &str = r.try_get(1)?;
+            Ok((
+                id(r.try_get::<&str, _>(0)?)?,
+                if kind == "group" {
+                    MemberKind::Group
+                } else {
+                    MemberKind::User
+                },
+            ))
+        })
+        .await?;
+        Ok(out)
+    }
+
     /// Memberships whose member is one of `members`.
     pub async fn memberships_of(&mut self, members: &[uuid::Uuid]) -> Result<Vec<MembershipRow>> {
         let keys = members.iter().map(|m| m.to_string()).collect();

@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
-use skuld_app::{Action, GroupPatch, NewGroup};
+use skuld_app::{Action, GroupPatch, Member, NewGroup};
 use skuld_domain::{Group, GroupKind, User};
 
 const CREATE_PROPS: &[&str] = &[
@@ -447,28 +447,66 @@ async fn list_members(
 ) -> GraphResult<Response> {
     deny_unless(&caller, Action::ReadGroups)?;
     let g = group_by_id(&st, &caller, &key).await?;
-    let (users, groups) = if transitive {
-        st.app
-            .group_transitive_members(&caller.tenant, &g.id.to_string())
-            .await?
-    } else {
-        st.app
-            .group_members(&caller.tenant, &g.id.to_string())
-            .await?
+    let opts = QueryOptions::parse(q.as_deref(), base.eventual, Resource::User)?;
+    let after = match opts.query.after.as_deref() {
+        None => None,
+        Some(t) => Some(
+            uuid::Uuid::parse_str(t)
+                .map_err(|_| GraphError::bad_request("The $skiptoken is not valid."))?,
+        ),
     };
-    let values = member_values(&st, &caller, &users, &groups).await?;
+    let (_, members, more) = st
+        .app
+        .group_members_page(
+            &caller.tenant,
+            &g.id.to_string(),
+            transitive,
+            after,
+            opts.query.limit as i64,
+        )
+        .await?;
+    let catalog = st.app.tenant_catalog(&caller.tenant).await?;
+    let licenses = st.app.group_licenses(&caller.tenant).await?;
+    let select = opts.select.as_deref();
+    let values: Vec<Value> = members
+        .iter()
+        .map(|m| match m {
+            Member::User(u) => wire::typed("user", wire::user(u, None, &catalog, select)),
+            Member::Group(c) => {
+                let x = wire::GroupExtra {
+                    licenses: licenses.get(&c.id).cloned().unwrap_or_default(),
+                    processing: None,
+                    tenant_domain: caller.tenant.default_domain.clone(),
+                };
+                wire::typed("group", wire::group(c, &x, None))
+            }
+        })
+        .collect();
     let set = if transitive {
         "transitiveMembers"
     } else {
         "members"
     };
-    member_page(
-        &base,
-        q.as_deref(),
-        format!("groups/{}/{set}", g.id),
-        values,
-    )
-    .await
+    let next = if more {
+        members.last().map(|m| {
+            next_link(
+                &format!("{}/groups/{}/{set}", base.graph, g.id),
+                &opts.raw,
+                &m.id().to_string(),
+            )
+        })
+    } else {
+        None
+    };
+    Ok(json(
+        StatusCode::OK,
+        collection(
+            format!("{}/$metadata#directoryObjects", base.graph),
+            None,
+            values,
+            next,
+        ),
+    ))
 }
 
 pub async fn member_of(

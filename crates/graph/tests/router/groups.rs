@@ -284,15 +284,16 @@ async fn nested_groups_license_their_members_and_list_transitively() {
         let r = w
             .get(&format!("/v1.0/groups/{outer}/transitiveMembers"), &t)
             .await;
-        let types: Vec<&str> = r.body["value"]
+        let mut types: Vec<&str> = r.body["value"]
             .as_array()
             .unwrap()
             .iter()
             .map(|v| v["@odata.type"].as_str().unwrap())
             .collect();
+        types.sort();
         assert_eq!(
             types,
-            vec!["#microsoft.graph.user", "#microsoft.graph.group"]
+            vec!["#microsoft.graph.group", "#microsoft.graph.user"]
         );
         let r = w.get(&format!("/v1.0/groups/{outer}/members"), &t).await;
         assert_eq!(r.ids(), vec![inner.clone()]);
@@ -367,5 +368,61 @@ async fn create_with_members_bind_update_and_dynamic_groups() {
             )
             .await;
         r.expect(400);
+    }
+}
+
+#[tokio::test]
+async fn members_are_paged_by_keyset() {
+    for w in World::all().await {
+        let t = w.admin_token().await;
+        let outer = group(&w, &t, "Outer").await;
+        let inner = group(&w, &t, "Inner").await;
+        w.post(
+            &format!("/v1.0/groups/{outer}/members/$ref"),
+            &t,
+            member_ref(&inner),
+        )
+        .await
+        .expect(204);
+        let mut want = std::collections::BTreeSet::from([inner.clone()]);
+        for i in 0..25 {
+            let u = w.user(&format!("m{i:02}"), Some("US")).await;
+            let target = if i % 2 == 0 { &outer } else { &inner };
+            w.app
+                .add_member(&w.tenant, target, &u.upn, &OP)
+                .await
+                .unwrap();
+            want.insert(u.id.to_string());
+        }
+        // A deleted member is not listed.
+        let gone = w.user("gone", Some("US")).await;
+        w.app
+            .add_member(&w.tenant, &outer, &gone.upn, &OP)
+            .await
+            .unwrap();
+        w.app.delete_user(&w.tenant, &gone.upn, &OP).await.unwrap();
+        for (set, expected) in [("members", 14), ("transitiveMembers", 26)] {
+            let mut seen = Vec::new();
+            let mut url = format!("/v1.0/groups/{outer}/{set}?$top=4");
+            loop {
+                let r = w.get(&url, &t).await;
+                r.expect(200);
+                seen.extend(r.ids());
+                match r.body["@odata.nextLink"].as_str() {
+                    Some(n) => url = n.trim_start_matches("http://graph.test").to_string(),
+                    None => break,
+                }
+            }
+            let unique: std::collections::BTreeSet<String> = seen.iter().cloned().collect();
+            assert_eq!(unique.len(), seen.len(), "{set}: each member once");
+            assert_eq!(seen.len(), expected, "{set}");
+            assert!(unique.is_subset(&want), "{set}");
+            let mut sorted = seen.clone();
+            sorted.sort();
+            assert_eq!(seen, sorted, "{set}: ordered by id");
+        }
+        w.get(&format!("/v1.0/groups/{outer}/members?$skiptoken=nope"), &t)
+            .await
+            .expect(400);
     }
 }
