@@ -81,6 +81,9 @@ impl App {
         &self,
         tenant: &Tenant,
     ) -> Result<std::sync::Arc<skuld_domain::Catalog>> {
+        if let Some(c) = self.cached_catalog(tenant.id) {
+            return Ok(c);
+        }
         let mut tx = self.store().read(tenant.id).await?;
         let c = self.catalog(&mut tx).await?;
         tx.commit().await?;

@@ -51,6 +51,7 @@ pub type Result<T, E = AppError> = std::result::Result<T, E>;
 pub struct App {
     store: Store,
     catalogs: Arc<Mutex<HashMap<TenantId, Arc<Catalog>>>>,
+    tenants: Arc<Mutex<HashMap<TenantId, Tenant>>>,
 }
 
 /// Milliseconds since the epoch from the system clock; the only clock of the application.
@@ -66,6 +67,7 @@ impl App {
         Self {
             store,
             catalogs: Arc::new(Mutex::new(HashMap::new())),
+            tenants: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -79,13 +81,8 @@ impl App {
 
     /// The Microsoft catalog plus the tenant's own products and plans (D14), cached.
     pub(crate) async fn catalog(&self, tx: &mut TenantTx) -> Result<Arc<Catalog>> {
-        if let Some(c) = self
-            .catalogs
-            .lock()
-            .expect("catalog cache")
-            .get(&tx.tenant())
-        {
-            return Ok(c.clone());
+        if let Some(c) = self.cached_catalog(tx.tenant()) {
+            return Ok(c);
         }
         let (plans, products) = tx.custom_catalog().await?;
         let base = Catalog::microsoft();
@@ -106,6 +103,33 @@ impl App {
             .expect("catalog cache")
             .insert(tx.tenant(), cat.clone());
         Ok(cat)
+    }
+
+    fn cached_catalog(&self, tenant: TenantId) -> Option<Arc<Catalog>> {
+        self.catalogs
+            .lock()
+            .expect("catalog cache")
+            .get(&tenant)
+            .cloned()
+    }
+
+    /// A tenant by id, from a cache (tenants are created, never changed or removed).
+    pub async fn tenant_by_id(&self, id: TenantId) -> Result<Option<Tenant>> {
+        if let Some(t) = self.tenants.lock().expect("tenant cache").get(&id) {
+            return Ok(Some(t.clone()));
+        }
+        let t = self
+            .store
+            .find_tenant(&id.to_string())
+            .await?
+            .filter(|t| t.id == id);
+        if let Some(t) = &t {
+            self.tenants
+                .lock()
+                .expect("tenant cache")
+                .insert(id, t.clone());
+        }
+        Ok(t)
     }
 
     pub(crate) fn forget_catalog(&self, tenant: TenantId) {

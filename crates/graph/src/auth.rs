@@ -255,13 +255,8 @@ fn bearer(headers: &HeaderMap) -> &str {
 
 async fn resolve(app: &App, claims: &Claims) -> Result<Caller, GraphError> {
     let invalid = || GraphError::unauthorized("Access token validation failure. Invalid audience.");
-    let tenant = app
-        .store()
-        .find_tenant(&claims.tid)
-        .await
-        .map_err(|e| GraphError::from(skuld_app::AppError::from(e)))?
-        .filter(|t| t.id.to_string() == claims.tid)
-        .ok_or_else(invalid)?;
+    let tid = skuld_domain::TenantId::parse(&claims.tid).map_err(|_| invalid())?;
+    let tenant = app.tenant_by_id(tid).await?.ok_or_else(invalid)?;
     let actor = if claims.idtyp == "app" {
         let id = uuid::Uuid::parse_str(&claims.appid).map_err(|_| invalid())?;
         app.app_actor(&tenant, id).await?
