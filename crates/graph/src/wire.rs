@@ -32,45 +32,6 @@ pub const USER_DEFAULT: &[&str] = &[
     "id",
 ];
 
-/// Every user property skuld serves (what `$select` accepts).
-pub const USER_PROPS: &[&str] = &[
-    "id",
-    "businessPhones",
-    "displayName",
-    "givenName",
-    "jobTitle",
-    "mail",
-    "mobilePhone",
-    "officeLocation",
-    "preferredLanguage",
-    "surname",
-    "userPrincipalName",
-    "accountEnabled",
-    "assignedLicenses",
-    "assignedPlans",
-    "provisionedPlans",
-    "licenseAssignmentStates",
-    "usageLocation",
-    "userType",
-    "department",
-    "companyName",
-    "employeeId",
-    "faxNumber",
-    "streetAddress",
-    "city",
-    "state",
-    "postalCode",
-    "country",
-    "mailNickname",
-    "createdDateTime",
-    "deletedDateTime",
-    "onPremisesSyncEnabled",
-    "proxyAddresses",
-    "otherMails",
-    "imAddresses",
-    "passwordProfile",
-];
-
 /// User properties that need the derived license data.
 pub const USER_LICENSE_PROPS: &[&str] = &[
     "assignedLicenses",
@@ -266,44 +227,27 @@ pub const GROUP_DEFAULT: &[&str] = &[
     "visibility",
 ];
 
-/// Every group property skuld serves.
-pub const GROUP_PROPS: &[&str] = &[
-    "id",
-    "deletedDateTime",
-    "classification",
-    "createdDateTime",
-    "creationOptions",
-    "description",
-    "displayName",
-    "expirationDateTime",
-    "groupTypes",
-    "isAssignableToRole",
-    "mail",
-    "mailEnabled",
-    "mailNickname",
-    "membershipRule",
-    "membershipRuleProcessingState",
-    "onPremisesSyncEnabled",
-    "preferredDataLocation",
-    "preferredLanguage",
-    "proxyAddresses",
-    "renewedDateTime",
-    "resourceBehaviorOptions",
-    "resourceProvisioningOptions",
-    "securityEnabled",
-    "securityIdentifier",
-    "theme",
-    "visibility",
-    "assignedLicenses",
-    "licenseProcessingState",
-];
-
 /// Extra group data that comes from other tables.
 #[derive(Debug, Clone, Default)]
 pub struct GroupExtra {
     pub licenses: Vec<(SkuId, Vec<PlanId>)>,
     pub processing: Option<String>,
     pub tenant_domain: String,
+}
+
+impl GroupExtra {
+    /// The group's licenses from the tenant's map, without a processing state.
+    pub fn of(
+        g: &Group,
+        licenses: &std::collections::HashMap<skuld_domain::GroupId, Vec<(SkuId, Vec<PlanId>)>>,
+        tenant_domain: &str,
+    ) -> Self {
+        GroupExtra {
+            licenses: licenses.get(&g.id).cloned().unwrap_or_default(),
+            processing: None,
+            tenant_domain: tenant_domain.to_string(),
+        }
+    }
 }
 
 fn group_prop(g: &Group, x: &GroupExtra, p: &str) -> Value {

@@ -5,9 +5,9 @@
 use crate::auth::Caller;
 use crate::body::{collection, entity, id_of_reference, json, no_content, Base, JsonBody, Props};
 use crate::error::{GraphError, GraphResult};
-use crate::odata::{check_count_segment, next_link, QueryOptions, Resource};
-use crate::routes::users::{count_response, license_body, select_context};
-use crate::routes::{deny_unless, group_values, page_slice, RawQuery};
+use crate::odata::{next_link, QueryOptions, Resource};
+use crate::routes::users::{license_body, select_context};
+use crate::routes::{count_segment, deny_unless, group_values, objects, page_slice, RawQuery};
 use crate::state::GraphState;
 use crate::wire;
 use axum::extract::{Path, State};
@@ -70,11 +70,7 @@ pub async fn list(
     let select = opts.select.as_deref();
     let mut values = Vec::with_capacity(page.items.len());
     for g in &page.items {
-        let mut x = wire::GroupExtra {
-            licenses: licenses.get(&g.id).cloned().unwrap_or_default(),
-            processing: None,
-            tenant_domain: caller.tenant.default_domain.clone(),
-        };
+        let mut x = wire::GroupExtra::of(g, &licenses, &caller.tenant.default_domain);
         if select.is_some_and(|s| s.iter().any(|p| p == "licenseProcessingState")) {
             x.processing = Some(
                 st.app
@@ -121,14 +117,7 @@ pub async fn get(
 ) -> GraphResult<Response> {
     deny_unless(&caller, Action::ReadGroups)?;
     if key == "$count" {
-        check_count_segment(base.eventual)?;
-        let opts = QueryOptions::parse(q.as_deref(), true, Resource::Group)?;
-        let catalog = st.app.tenant_catalog(&caller.tenant).await?;
-        let n = st
-            .app
-            .count_groups(&caller.tenant, &opts.query.resolve_plans(&catalog))
-            .await?;
-        return Ok(count_response(n));
+        return count_segment(&st, &caller, &base, q.as_deref(), Resource::Group).await;
     }
     let opts = QueryOptions::parse(q.as_deref(), base.eventual, Resource::Group)?;
     let g = group_by_id(&st, &caller, &key).await?;
@@ -406,15 +395,7 @@ async fn member_page(
     let opts = QueryOptions::parse(q, base.eventual, Resource::User)?;
     let (items, next) = page_slice(values, opts.query.limit, opts.query.after.as_deref())?;
     let next = next.map(|c| next_link(&format!("{}/{path}", base.graph), &opts.raw, &c));
-    Ok(json(
-        StatusCode::OK,
-        collection(
-            format!("{}/$metadata#directoryObjects", base.graph),
-            None,
-            items,
-            next,
-        ),
-    ))
+    Ok(objects(base, items, next))
 }
 
 pub async fn members(
@@ -473,11 +454,7 @@ async fn list_members(
         .map(|m| match m {
             Member::User(u) => wire::typed("user", wire::user(u, None, &catalog, select)),
             Member::Group(c) => {
-                let x = wire::GroupExtra {
-                    licenses: licenses.get(&c.id).cloned().unwrap_or_default(),
-                    processing: None,
-                    tenant_domain: caller.tenant.default_domain.clone(),
-                };
+                let x = wire::GroupExtra::of(c, &licenses, &caller.tenant.default_domain);
                 wire::typed("group", wire::group(c, &x, None))
             }
         })
@@ -498,15 +475,7 @@ async fn list_members(
     } else {
         None
     };
-    Ok(json(
-        StatusCode::OK,
-        collection(
-            format!("{}/$metadata#directoryObjects", base.graph),
-            None,
-            values,
-            next,
-        ),
-    ))
+    Ok(objects(&base, values, next))
 }
 
 pub async fn member_of(
@@ -522,15 +491,7 @@ pub async fn member_of(
         .group_member_of(&caller.tenant, &g.id.to_string())
         .await?;
     let values = group_values(&st, &caller, &parents, None).await?;
-    Ok(json(
-        StatusCode::OK,
-        collection(
-            format!("{}/$metadata#directoryObjects", base.graph),
-            None,
-            values,
-            None,
-        ),
-    ))
+    Ok(objects(&base, values, None))
 }
 
 pub async fn members_with_license_errors(

@@ -7,11 +7,15 @@ pub mod org;
 pub mod users;
 
 use crate::auth::Caller;
+use crate::body::{collection, json, Base};
 use crate::error::{GraphError, GraphResult};
+use crate::odata::{check_count_segment, QueryOptions, Resource};
 use crate::state::GraphState;
 use crate::wire;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use skuld_app::Action;
 use skuld_domain::Group;
@@ -56,11 +60,7 @@ pub async fn group_values(
     Ok(groups
         .iter()
         .map(|g| {
-            let x = wire::GroupExtra {
-                licenses: licenses.get(&g.id).cloned().unwrap_or_default(),
-                processing: None,
-                tenant_domain: caller.tenant.default_domain.clone(),
-            };
+            let x = wire::GroupExtra::of(g, &licenses, &caller.tenant.default_domain);
             wire::typed("group", wire::group(g, &x, select))
         })
         .collect())
@@ -89,4 +89,43 @@ pub fn page_slice(
             .collect(),
         next,
     ))
+}
+
+/// `GET /users/$count` and `/groups/$count`: a plain-text number, with `$filter`/`$search`
+/// honoured; needs `ConsistencyLevel: eventual`.
+pub async fn count_segment(
+    st: &GraphState,
+    caller: &Caller,
+    base: &Base,
+    q: Option<&str>,
+    resource: Resource,
+) -> GraphResult<Response> {
+    check_count_segment(base.eventual)?;
+    let opts = QueryOptions::parse(q, true, resource)?;
+    let catalog = st.app.tenant_catalog(&caller.tenant).await?;
+    let query = opts.query.resolve_plans(&catalog);
+    let n = if resource == Resource::Group {
+        st.app.count_groups(&caller.tenant, &query).await?
+    } else {
+        st.app.count_users(&caller.tenant, &query).await?
+    };
+    let mut r = n.to_string().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain;charset=utf-8"),
+    );
+    Ok(r)
+}
+
+/// A page of directoryObjects (members, memberOf, membersWithLicenseErrors).
+pub fn objects(base: &Base, values: Vec<Value>, next: Option<String>) -> Response {
+    json(
+        StatusCode::OK,
+        collection(
+            format!("{}/$metadata#directoryObjects", base.graph),
+            None,
+            values,
+            next,
+        ),
+    )
 }

@@ -4,13 +4,13 @@
 use crate::auth::Caller;
 use crate::body::{collection, entity, json, no_content, Base, JsonBody, Props};
 use crate::error::{GraphError, GraphResult};
-use crate::odata::{check_count_segment, next_link, QueryOptions, Resource};
-use crate::routes::{deny_unless, group_values, parse_guid, RawQuery};
+use crate::odata::{next_link, QueryOptions, Resource};
+use crate::routes::{count_segment, deny_unless, group_values, objects, parse_guid, RawQuery};
 use crate::state::GraphState;
 use crate::wire;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::Value;
 use skuld_app::{Action, LicenseSpec, NewUser, UserPatch};
 use skuld_domain::{PlanId, SkuId, User, UserType};
@@ -187,29 +187,13 @@ pub async fn get(
 ) -> GraphResult<Response> {
     deny_unless(&caller, Action::ReadUsers)?;
     if key == "$count" {
-        check_count_segment(base.eventual)?;
-        let opts = QueryOptions::parse(q.as_deref(), true, Resource::User)?;
-        let catalog = st.app.tenant_catalog(&caller.tenant).await?;
-        let n = st
-            .app
-            .count_users(&caller.tenant, &opts.query.resolve_plans(&catalog))
-            .await?;
-        return Ok(count_response(n));
+        return count_segment(&st, &caller, &base, q.as_deref(), Resource::User).await;
     }
     let key = user_key(&key);
     let opts = QueryOptions::parse(q.as_deref(), base.eventual, Resource::User)?;
     let u = st.app.user(&caller.tenant, &key).await?;
     let v = render_user(&st, &caller, &base, &u, opts.select.as_deref(), false).await?;
     Ok(json(StatusCode::OK, v))
-}
-
-pub fn count_response(n: i64) -> Response {
-    let mut r = n.to_string().into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain;charset=utf-8"),
-    );
-    r
 }
 
 fn opt_string(p: &Props<'_>, k: &str) -> GraphResult<Option<String>> {
@@ -593,15 +577,7 @@ async fn member_of_impl(
         .user_member_of(&caller.tenant, &user_key(&key), transitive)
         .await?;
     let values = group_values(&st, &caller, &groups, None).await?;
-    Ok(json(
-        StatusCode::OK,
-        collection(
-            format!("{}/$metadata#directoryObjects", base.graph),
-            None,
-            values,
-            None,
-        ),
-    ))
+    Ok(objects(&base, values, None))
 }
 
 /// `GET /me`: the signed-in user.
