@@ -405,18 +405,7 @@ impl App {
         tx.update_user(&u).await?;
         let groups = Groups::load(&mut tx).await?;
         reconcile(&mut tx, &cx, &groups, &[u.id], &[]).await?;
-        let mut audit = Audit::new(actor, cx.now);
-        audit.push(
-            "UserManagement",
-            "Delete user",
-            "User",
-            u.id.to_string(),
-            u.upn.clone(),
-            vec![],
-            None,
-        );
-        tx.insert_audit(&audit.rows).await?;
-        tx.commit().await?;
+        commit_user_event(tx, actor, cx.now, "Delete user", &u).await?;
         Ok(u)
     }
 
@@ -439,18 +428,7 @@ impl App {
         let groups = Groups::load(&mut tx).await?;
         sync_dynamic_for_user(&mut tx, &groups, &u, cx.now).await?;
         reconcile(&mut tx, &cx, &groups, &[u.id], &[]).await?;
-        let mut audit = Audit::new(actor, cx.now);
-        audit.push(
-            "UserManagement",
-            "Restore user",
-            "User",
-            u.id.to_string(),
-            u.upn.clone(),
-            vec![],
-            None,
-        );
-        tx.insert_audit(&audit.rows).await?;
-        tx.commit().await?;
+        commit_user_event(tx, actor, cx.now, "Restore user", &u).await?;
         Ok(u)
     }
 
@@ -462,18 +440,7 @@ impl App {
         let (mut tx, cx) = self.begin(tenant).await?;
         let u = find_deleted_user(&mut tx, key).await?;
         tx.hard_delete_user(u.id).await?;
-        let mut audit = Audit::new(actor, cx.now);
-        audit.push(
-            "UserManagement",
-            "Hard Delete user",
-            "User",
-            u.id.to_string(),
-            u.upn.clone(),
-            vec![],
-            None,
-        );
-        tx.insert_audit(&audit.rows).await?;
-        tx.commit().await?;
+        commit_user_event(tx, actor, cx.now, "Hard Delete user", &u).await?;
         Ok(u)
     }
 
@@ -500,18 +467,7 @@ impl App {
         u.password_hash = Some(hash);
         u.force_change_password = force_change;
         tx.update_user(&u).await?;
-        let mut audit = Audit::new(actor, cx.now);
-        audit.push(
-            "UserManagement",
-            "Reset password",
-            "User",
-            u.id.to_string(),
-            u.upn.clone(),
-            vec![],
-            None,
-        );
-        tx.insert_audit(&audit.rows).await?;
-        tx.commit().await?;
+        commit_user_event(tx, actor, cx.now, "Reset password", &u).await?;
         Ok(u)
     }
 
@@ -550,6 +506,30 @@ fn fmt_opt(v: Option<String>) -> String {
 }
 
 /// A live user by id or UPN, with Graph's not-found text.
+/// Writes one user event with no property changes (`Delete user`, `Restore user`, …) and
+/// commits.
+async fn commit_user_event(
+    mut tx: TenantTx,
+    actor: &Actor,
+    at: Timestamp,
+    activity: &str,
+    u: &User,
+) -> Result<()> {
+    let mut audit = Audit::new(actor, at);
+    audit.push(
+        "UserManagement",
+        activity,
+        "User",
+        u.id.to_string(),
+        u.upn.clone(),
+        vec![],
+        None,
+    );
+    tx.insert_audit(&audit.rows).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 pub(crate) async fn find_user(tx: &mut TenantTx, key: &str) -> Result<User> {
     let key = key.trim();
     if let Ok(id) = UserId::parse(key) {
