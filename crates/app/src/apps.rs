@@ -159,6 +159,7 @@ impl App {
         Ok(u.filter(|u| u.account_enabled && !u.is_deleted())
             .map(|u| Actor::User {
                 id: u.id,
+                guest: u.user_type == skuld_domain::UserType::Guest,
                 upn: u.upn,
                 roles,
             }))

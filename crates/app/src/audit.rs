@@ -13,6 +13,8 @@ pub enum Actor {
         id: UserId,
         upn: String,
         roles: Vec<DirectoryRole>,
+        /// A guest (userType Guest) reads only their own user and groups (item 20).
+        guest: bool,
     },
     /// An application calling with its own token (client credentials), with the Graph
     /// application permissions it was granted.

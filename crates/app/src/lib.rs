@@ -31,7 +31,7 @@ pub use demo::DemoSummary;
 pub use directory::Member;
 pub use doctor::DoctorReport;
 pub use error::AppError;
-pub use groups::{GroupPatch, NewGroup};
+pub use groups::{GroupPatch, NewGroup, RuleCacheStats};
 pub use licenses::FanoutResult;
 pub use licenses::LicenseSpec;
 pub use skuld_store::{AppRow, JobRow, MemberKind};
@@ -52,6 +52,8 @@ pub struct App {
     store: Store,
     catalogs: Arc<Mutex<HashMap<TenantId, Arc<Catalog>>>>,
     tenants: Arc<Mutex<HashMap<TenantId, Tenant>>>,
+    /// Compiled dynamic membership rules, keyed by rule text (item 18).
+    rules: Arc<groups::RuleCache>,
 }
 
 /// Milliseconds since the epoch from the system clock; the only clock of the application.
@@ -68,11 +70,17 @@ impl App {
             store,
             catalogs: Arc::new(Mutex::new(HashMap::new())),
             tenants: Arc::new(Mutex::new(HashMap::new())),
+            rules: Arc::default(),
         }
     }
 
     pub async fn open(url: &str) -> Result<Self> {
         Ok(Self::new(Store::open(url).await?))
+    }
+
+    /// How often dynamic rules were compiled (misses) and reused (hits) by this application.
+    pub fn rule_cache_stats(&self) -> RuleCacheStats {
+        self.rules.stats()
     }
 
     pub fn store(&self) -> &Store {

@@ -83,6 +83,10 @@ pub struct GroupView {
     pub licensed_users: i64,
     /// Users with an error on a path from this group, with the error.
     pub errors: Vec<(String, String, String, String)>,
+    /// Guests among the transitive members (item 20).
+    pub guests: usize,
+    /// Set when the group carries licenses and holds guests: the advice against it (item 20).
+    pub guest_warning: Option<String>,
 }
 
 impl App {
@@ -298,6 +302,7 @@ impl App {
             .collect();
         member_of.sort();
         let transitive = crate::reconcile::transitive_user_members(&mut tx, &groups, g.id).await?;
+        let guests = crate::groups::guest_members(&mut tx, &groups, g.id).await?;
         let mut licenses: Vec<(String, String, Vec<String>)> = groups
             .licenses
             .get(&g.id)
@@ -355,6 +360,9 @@ impl App {
             member_groups,
             member_of,
             transitive_users: transitive.len(),
+            guest_warning: (guests > 0 && !licenses.is_empty())
+                .then(|| crate::groups::guest_license_warning(guests)),
+            guests,
             licenses,
             errors,
         })

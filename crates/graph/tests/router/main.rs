@@ -11,6 +11,7 @@ mod batch;
 mod directory;
 mod errors;
 mod groups;
+mod guests;
 mod harness;
 mod isolation;
 mod matrix;
