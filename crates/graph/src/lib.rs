@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod metadata;
 pub mod odata;
 pub mod openapi;
 pub mod routes;
@@ -89,6 +90,12 @@ routes! {
     "/v1.0/groups/{key}/members" => {
         get groups::members: "List a group's direct members",
     }
+    "/v1.0/groups/{key}/members/$count" => {
+        get groups::members_count: "Count a group's direct members (needs ConsistencyLevel: eventual)",
+    }
+    "/v1.0/groups/{key}/transitiveMembers/$count" => {
+        get groups::transitive_members_count: "Count a group's members through nested groups (needs ConsistencyLevel: eventual)",
+    }
     "/v1.0/groups/{key}/members/$ref" => {
         post groups::add_member_ref: "Add a member",
         delete groups::remove_member_query: "Remove a member (?$id= or ?@id=)",
@@ -168,6 +175,12 @@ routes! {
     "/{tenant}/discovery/v2.0/keys" => {
         get auth::jwks: "Token signing keys (JWKS)",
     }
+    "/v1.0/$metadata" => {
+        get metadata::document: "The CSDL of the served surface (a slice of Microsoft's Graph v1.0 metadata)",
+    }
+    "/" => {
+        get root: "Where things are: the Graph API, its metadata, this document, liveness",
+    }
     "/healthz" => {
         get healthz: "Liveness",
     }
@@ -184,15 +197,19 @@ pub fn operations() -> Vec<openapi::Op> {
 /// The Graph router: every endpoint, the token endpoint, discovery, `/healthz` and
 /// `/openapi.json`.
 pub fn router(state: GraphState) -> Router {
+    // The catch-panic layer sits on the inner router too, so that a panic inside one request
+    // of a `$batch` answers that request alone.
     let api = api_routes()
         .0
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked));
     let _ = state.batch_router.set(api.clone());
     let normalised = tower::ServiceExt::map_request(api, normalise);
     Router::new()
         .fallback_service(normalised)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn(ids))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
@@ -210,6 +227,123 @@ pub fn router(state: GraphState) -> Router {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Where the admin center is mounted, once it exists (another issue builds it). When it is set,
+/// `GET /` names it; the admin center itself then answers browsers (`Accept: text/html`) at `/`
+/// in place of [`root`]'s JSON.
+pub const ADMIN_CENTER: Option<&str> = None;
+
+/// `GET /`: a small JSON index of what this server answers.
+async fn root(base: body::Base) -> Response {
+    let r = &base.root;
+    body::json(
+        StatusCode::OK,
+        serde_json::json!({
+            "name": "skuld",
+            "description": "A self-hosted license directory serving the licensing slice of Microsoft Graph v1.0",
+            "graph": format!("{r}/v1.0"),
+            "metadata": format!("{r}/v1.0/$metadata"),
+            "openapi": format!("{r}/openapi.json"),
+            "health": format!("{r}/healthz"),
+            "adminCenter": ADMIN_CENTER.map(|p| format!("{r}{p}")),
+        }),
+    )
+}
+
+/// The header a response caught by the catch-panic layer carries (tests assert it never
+/// appears).
+pub const PANIC_MARKER: &str = "x-skuld-caught-panic";
+
+/// The last line of defence: a handler that panicked answers Graph's 500 envelope instead of
+/// dropping the connection.
+fn panicked(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    tracing::error!(panic = what, "a request handler panicked");
+    let mut r = axum::response::IntoResponse::into_response(GraphError::internal(
+        "An internal server error occurred.",
+    ));
+    r.headers_mut()
+        .insert(PANIC_MARKER, HeaderValue::from_static("true"));
+    r
+}
+
+/// The ids of the request being answered, for `$batch` to reuse in its inner envelopes.
+#[derive(Debug, Clone)]
+pub struct RequestIds {
+    pub request_id: String,
+    pub client_request_id: String,
+}
+
+/// The Graph code for a status that reached the client without a [`GraphError`] (an axum
+/// extractor rejection, a body limit).
+fn code_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        404 => "Request_ResourceNotFound",
+        413 => "Request_EntityTooLarge",
+        500..=599 => "Service_InternalServerError",
+        _ => "Request_BadRequest",
+    }
+}
+
+/// Turns an error response into Graph's envelope with these ids: a [`GraphError`] (its
+/// [`ErrorMark`]) is rendered again with the ids; any other 4xx/5xx that is not JSON (axum's
+/// `Path`, `Query`, `Json`, `Form` rejections, which answer `text/plain`) becomes an envelope
+/// with its status and its text. Everything else passes unchanged.
+pub async fn envelope(resp: Response, request_id: &str, client_request_id: &str) -> Response {
+    let e = if let Some(ErrorMark(e)) = resp.extensions().get::<ErrorMark>().cloned() {
+        e
+    } else {
+        let status = resp.status();
+        let is_json = resp
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if status.as_u16() < 400 || is_json {
+            return resp;
+        }
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            body::too_large()
+        } else {
+            let (parts, b) = resp.into_parts();
+            let bytes = axum::body::to_bytes(b, 2048).await.unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes).trim().to_string();
+            let message = if text.is_empty() {
+                parts
+                    .status
+                    .canonical_reason()
+                    .unwrap_or("Bad request.")
+                    .to_string()
+            } else {
+                text
+            };
+            let mut e = GraphError::new(parts.status, code_for(parts.status), message);
+            if parts.status == StatusCode::METHOD_NOT_ALLOWED {
+                e = GraphError::method_not_allowed();
+            }
+            let mut fresh = body::json(e.status, e.body(request_id, client_request_id));
+            for (k, v) in &parts.headers {
+                if k != axum::http::header::CONTENT_LENGTH && k != axum::http::header::CONTENT_TYPE
+                {
+                    fresh.headers_mut().insert(k.clone(), v.clone());
+                }
+            }
+            return fresh;
+        }
+    };
+    let mut fresh = body::json(e.status, e.body(request_id, client_request_id));
+    for (k, v) in resp.headers() {
+        // The new body has its own length.
+        if k != axum::http::header::CONTENT_LENGTH && k != axum::http::header::CONTENT_TYPE {
+            fresh.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    fresh
 }
 
 async fn method_not_allowed() -> GraphError {
@@ -295,23 +429,12 @@ async fn ids(mut req: Request, next: Next) -> Response {
         .filter(|v| v.len() <= 100)
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let mut resp = next.run(req).await;
-    if let Some(ErrorMark(e)) = resp.extensions().get::<ErrorMark>().cloned() {
-        let body = e.body(&request_id, &client_request_id);
-        let mut fresh = body::json(e.status, body);
-        for (k, v) in resp.headers() {
-            // The new body has its own length.
-            if k != axum::http::header::CONTENT_LENGTH && k != axum::http::header::CONTENT_TYPE {
-                fresh.headers_mut().insert(k.clone(), v.clone());
-            }
-        }
-        resp = fresh;
-    } else if resp.status() == StatusCode::PAYLOAD_TOO_LARGE
-        && resp.headers().get("content-type").is_none()
-    {
-        let e = body::too_large();
-        resp = body::json(e.status, e.body(&request_id, &client_request_id));
-    }
+    req.extensions_mut().insert(RequestIds {
+        request_id: request_id.clone(),
+        client_request_id: client_request_id.clone(),
+    });
+    let resp = next.run(req).await;
+    let mut resp = envelope(resp, &request_id, &client_request_id).await;
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         h.insert("request-id", v);
