@@ -24,6 +24,11 @@ const MAX_REQUESTS: usize = 20;
 /// pages with every property selected fits).
 pub const MAX_RESPONSE: usize = 32 * 1024 * 1024;
 
+/// A lower cap than [`MAX_RESPONSE`] for one batch, put into the request's extensions by an
+/// embedding server or a test.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseCap(pub usize);
+
 struct Item {
     id: String,
     method: Method,
@@ -231,7 +236,11 @@ pub async fn batch(
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let mut statuses: Vec<(String, u16)> = Vec::new();
     let mut responses: Vec<Value> = Vec::new();
-    let mut budget = MAX_RESPONSE;
+    let cap = parts
+        .extensions
+        .get::<ResponseCap>()
+        .map_or(MAX_RESPONSE, |c| c.0.min(MAX_RESPONSE));
+    let mut budget = cap;
     for i in order {
         let it = &items[i];
         let request_id = uuid::Uuid::new_v4().to_string();
@@ -268,7 +277,7 @@ pub async fn batch(
             responses.push(refuse(GraphError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Request_EntityTooLarge",
-                format!("The responses of this batch exceed the maximum of {MAX_RESPONSE} bytes; send this request in another batch."),
+                format!("The responses of this batch exceed the maximum of {cap} bytes; send this request in another batch."),
             )));
             continue;
         }
@@ -360,7 +369,7 @@ pub async fn batch(
             responses.push(refuse(GraphError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Request_EntityTooLarge",
-                format!("The responses of this batch exceed the maximum of {MAX_RESPONSE} bytes; send this request on its own."),
+                format!("The responses of this batch exceed the maximum of {cap} bytes; send this request on its own."),
             )));
             continue;
         };

@@ -16,3 +16,4 @@ mod isolation;
 mod matrix;
 mod odata;
 mod users;
+mod wire;
