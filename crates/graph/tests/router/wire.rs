@@ -339,11 +339,12 @@ async fn item13_the_combined_batch_response_is_capped() {
     let r: Value = serde_json::from_slice(&bytes).unwrap();
     let statuses: Vec<u64> = (0..20)
         .map(|i| {
+            let id = i.to_string();
             r["responses"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .find(|x| x["id"] == i.to_string())
+                .find(|x| x["id"] == id)
                 .unwrap()["status"]
                 .as_u64()
                 .unwrap()
