@@ -412,6 +412,16 @@ fn normalise(mut req: Request) -> Request {
     req
 }
 
+/// Whether a (still percent-encoded) path holds an escaped control character.
+pub(crate) fn has_control_escape(path: &str) -> bool {
+    let b = path.as_bytes();
+    b.windows(3).any(|w| {
+        w[0] == b'%'
+            && ((w[1] == b'0' || w[1] == b'1') && w[2].is_ascii_hexdigit()
+                || w[1] == b'7' && (w[2] == b'f' || w[2] == b'F'))
+    })
+}
+
 /// Where the caller extractor leaves the resource units a request was charged.
 #[derive(Debug, Clone, Default)]
 pub struct ResourceUnits(pub std::sync::Arc<std::sync::atomic::AtomicU32>);
@@ -429,6 +439,19 @@ async fn ids(mut req: Request, next: Next) -> Response {
         .filter(|v| v.len() <= 100)
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    // A control character in a path segment (`%00`, `%0A`, …) names nothing, and PostgreSQL
+    // refuses NUL in text: answer before any handler looks it up.
+    if has_control_escape(req.uri().path()) {
+        let e = GraphError::bad_request("The request URI is not valid.");
+        let mut r = body::json(e.status, e.body(&request_id, &client_request_id));
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            r.headers_mut().insert("request-id", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&client_request_id) {
+            r.headers_mut().insert("client-request-id", v);
+        }
+        return r;
+    }
     req.extensions_mut().insert(RequestIds {
         request_id: request_id.clone(),
         client_request_id: client_request_id.clone(),

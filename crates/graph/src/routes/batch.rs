@@ -298,6 +298,13 @@ pub async fn batch(
             ))));
             continue;
         };
+        if crate::has_control_escape(uri.path()) {
+            statuses.push((it.id.clone(), 400));
+            responses.push(refuse(GraphError::bad_request(
+                "The request URI is not valid.",
+            )));
+            continue;
+        }
         let mut inner = Request::new(Body::empty());
         *inner.method_mut() = it.method.clone();
         *inner.uri_mut() = uri;

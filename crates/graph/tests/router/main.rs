@@ -8,6 +8,7 @@ mod backends;
 
 mod auth;
 mod batch;
+mod csdl;
 mod directory;
 mod errors;
 mod groups;
