@@ -339,7 +339,7 @@ async fn every_served_response_holds_to_the_csdl() {
                 None,
             ),
             (
-                format!("/v1.0/groups?$expand=members($select=id,displayName)"),
+                "/v1.0/groups?$expand=members($select=id,displayName)".to_string(),
                 "group",
                 true,
                 None,
