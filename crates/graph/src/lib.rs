@@ -472,3 +472,55 @@ async fn ids(mut req: Request, next: Next) -> Response {
     }
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    /// Item 14's last line of defence: a panicking handler answers Graph's 500 envelope, with
+    /// the request's ids and the marker the router tests look for.
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_graph_500() {
+        async fn boom() -> &'static str {
+            panic!("boom")
+        }
+        let app = Router::new()
+            .route("/p", axum::routing::get(boom))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+            .layer(axum::middleware::from_fn(ids));
+        let req = Request::builder()
+            .uri("/p")
+            .header("client-request-id", "c-1")
+            .body(Body::empty())
+            .unwrap();
+        let resp = app.oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(resp.headers()[PANIC_MARKER], "true");
+        let rid = resp.headers()["request-id"].to_str().unwrap().to_string();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["error"]["code"], "Service_InternalServerError");
+        assert_eq!(v["error"]["innerError"]["request-id"], rid.as_str());
+        assert_eq!(v["error"]["innerError"]["client-request-id"], "c-1");
+    }
+
+    #[test]
+    fn control_escapes_are_found_in_paths() {
+        for p in ["/users/%00", "/users/a%0Ab", "/x/%1f", "/x/%7F"] {
+            assert!(has_control_escape(p), "{p}");
+        }
+        for p in [
+            "/users/a%20b",
+            "/users/%27x%27",
+            "/users/%FF",
+            "/x/%2",
+            "/x/%",
+        ] {
+            assert!(!has_control_escape(p), "{p}");
+        }
+    }
+}
