@@ -24,8 +24,11 @@ mod subscriptions;
 mod users;
 mod views;
 
+pub use apps::SignIn;
 pub use audit::Actor;
-pub use authz::{canonical_permission, Action, KNOWN_PERMISSIONS};
+pub use authz::{
+    canonical_permission, canonical_scope, Action, FULL_DELEGATION, KNOWN_PERMISSIONS, KNOWN_SCOPES,
+};
 pub use bench::{BenchFanout, BenchMemberAdd};
 pub use demo::DemoSummary;
 pub use directory::Member;

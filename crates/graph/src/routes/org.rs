@@ -310,7 +310,8 @@ pub async fn organization(
     caller: Caller,
     base: Base,
 ) -> GraphResult<Response> {
-    if !caller.actor.may(Action::ReadLicenses) && !caller.actor.may(Action::ReadUsers) {
+    // Graph's least privilege for the organization is User.Read.
+    if !caller.actor.may(Action::ReadLicenses) && !caller.actor.may(Action::ReadOwnProfile) {
         return Err(GraphError::forbidden());
     }
     Ok(json(
@@ -330,7 +331,8 @@ pub async fn organization_item(
     base: Base,
     Path(id): Path<String>,
 ) -> GraphResult<Response> {
-    if !caller.actor.may(Action::ReadLicenses) && !caller.actor.may(Action::ReadUsers) {
+    // Graph's least privilege for the organization is User.Read.
+    if !caller.actor.may(Action::ReadLicenses) && !caller.actor.may(Action::ReadOwnProfile) {
         return Err(GraphError::forbidden());
     }
     if !id.eq_ignore_ascii_case(&caller.tenant.id.to_string()) {
