@@ -312,17 +312,6 @@ impl App {
             }))
     }
 
-    /// The installation's token signing key `(kid, stored form)`, storing the given one if there
-    /// is none yet; concurrent callers all get the one that was stored first.
-    pub async fn ensure_signing_key(
-        &self,
-        kid: &str,
-        stored: &str,
-        at: Timestamp,
-    ) -> Result<(String, String)> {
-        Ok(self.store().ensure_signing_key(kid, stored, at).await?)
-    }
-
     /// Replaces the stored form of the signing key if it is still `old` (sealing a plain key).
     pub async fn reseal_signing_key(&self, kid: &str, old: &str, new: &str) -> Result<bool> {
         Ok(self.store().reseal_signing_key(kid, old, new).await?)

@@ -480,12 +480,12 @@ pub async fn token(
             )
         }
     };
-    let tenant = match state.app.store().find_tenant(&tenant_key).await {
+    let tenant = match state.app.find_tenant(&tenant_key).await {
         Ok(Some(t)) => t,
         Ok(None) => {
             return oauth_error("invalid_request", 90002, &format!("Tenant '{tenant_key}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."))
         }
-        Err(e) => return GraphError::from(skuld_app::AppError::from(e)).into_response(),
+        Err(e) => return GraphError::from(e).into_response(),
     };
     let (mut client_id, mut secret) = (
         form.get("client_id").cloned().unwrap_or_default(),
@@ -652,12 +652,12 @@ pub async fn change_password_form(
         return oauth_error("invalid_request", 900144, "The request body is too large.");
     };
     let form = serde_urlencoded_pairs(&body).unwrap_or_default();
-    let tenant = match state.app.store().find_tenant(&tenant_key).await {
+    let tenant = match state.app.find_tenant(&tenant_key).await {
         Ok(Some(t)) => t,
         Ok(None) => {
             return oauth_error("invalid_request", 90002, &format!("Tenant '{tenant_key}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."))
         }
-        Err(e) => return GraphError::from(skuld_app::AppError::from(e)).into_response(),
+        Err(e) => return GraphError::from(e).into_response(),
     };
     let (Some(user), Some(pw), Some(new)) = (
         form.get("username"),
@@ -790,7 +790,7 @@ pub async fn openid_configuration(
     Path(tenant_key): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let tenant = match state.app.store().find_tenant(&tenant_key).await {
+    let tenant = match state.app.find_tenant(&tenant_key).await {
         Ok(Some(t)) => t,
         Ok(None) => {
             return oauth_error(
@@ -799,7 +799,7 @@ pub async fn openid_configuration(
                 &format!("Tenant '{tenant_key}' not found."),
             )
         }
-        Err(e) => return GraphError::from(skuld_app::AppError::from(e)).into_response(),
+        Err(e) => return GraphError::from(e).into_response(),
     };
     let base = state.base_url(&headers);
     let t = tenant.id;

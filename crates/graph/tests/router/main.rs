@@ -8,6 +8,7 @@ mod backends;
 
 mod auth;
 mod batch;
+mod csdl;
 mod directory;
 mod errors;
 mod groups;
@@ -19,3 +20,4 @@ mod matrix;
 mod odata;
 mod scopes;
 mod users;
+mod wire;
