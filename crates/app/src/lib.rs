@@ -25,8 +25,11 @@ mod subscriptions;
 mod users;
 mod views;
 
+pub use apps::SignIn;
 pub use audit::Actor;
-pub use authz::{canonical_permission, Action, KNOWN_PERMISSIONS};
+pub use authz::{
+    canonical_permission, canonical_scope, Action, FULL_DELEGATION, KNOWN_PERMISSIONS, KNOWN_SCOPES,
+};
 pub use bench::{BenchFanout, BenchMemberAdd};
 pub use demo::DemoSummary;
 pub use directory::Member;
@@ -206,7 +209,7 @@ impl App {
         Ok(self.store.find_tenant(key).await?)
     }
 
-    /// The installation's token signing key `(kid, base64 PKCS#8)`: the stored one, or `fresh`
+    /// The installation's token signing key `(kid, stored form)`: the stored one, or `fresh`
     /// stored now when there is none (idempotent across processes, see the store).
     pub async fn ensure_signing_key(
         &self,

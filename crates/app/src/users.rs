@@ -72,8 +72,9 @@ pub fn generate_password() -> String {
     String::from_utf8(chars).unwrap_or_default()
 }
 
-pub(crate) fn hash_password(p: &Password) -> Result<String> {
-    hash_secret(p.expose())
+/// An argon2id PHC string of a password, computed off the async threads.
+pub(crate) async fn hash_password(p: &Password) -> Result<String> {
+    hash_secret_blocking(p.expose().to_string()).await
 }
 
 /// An argon2id PHC string of a secret.
@@ -85,6 +86,14 @@ pub(crate) fn hash_secret(secret: &str) -> Result<String> {
         .map_err(|e| AppError::Corrupt(format!("password hashing failed: {e}")))
 }
 
+/// [`hash_secret`] on tokio's blocking pool: an argon2 hash takes tens of milliseconds of CPU,
+/// which must not stall the async worker threads that serve other requests (issue 7 item 8).
+pub(crate) async fn hash_secret_blocking(secret: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || hash_secret(&secret))
+        .await
+        .map_err(|e| AppError::Corrupt(format!("password hashing failed: {e}")))?
+}
+
 /// Checks a password against a stored argon2id hash.
 pub fn verify_password(hash: &str, password: &str) -> bool {
     argon2::PasswordHash::new(hash)
@@ -94,6 +103,31 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
                 .is_ok()
         })
         .unwrap_or(false)
+}
+
+/// A hash of a random secret with the same parameters as every stored hash: verifying against
+/// it costs what verifying against a real hash costs, and never succeeds.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let secret = uuid::Uuid::new_v4().to_string();
+        hash_secret(&secret).unwrap_or_default()
+    })
+}
+
+/// Verifies a password on the blocking pool. With no stored hash (an unknown user or app, a
+/// user without a password) it verifies against [`dummy_hash`] and answers `false`, so an
+/// unknown name takes as long as a wrong password (issue 7 item 17: no enumeration by timing).
+pub(crate) async fn verify_blocking(hash: Option<String>, password: String) -> bool {
+    tokio::task::spawn_blocking(move || match hash {
+        Some(h) if argon2::PasswordHash::new(&h).is_ok() => verify_password(&h, &password),
+        _ => {
+            let _ = verify_password(dummy_hash(), &password);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
 }
 
 fn clean(v: Option<String>) -> Option<String> {
@@ -130,7 +164,7 @@ impl App {
         tenant: &Tenant,
         n: NewUser,
         at: Timestamp,
-    ) -> Result<(User, Option<String>)> {
+    ) -> Result<(User, Option<String>, Password)> {
         let upn = Upn::parse(&n.upn).map_err(|e| bad(e.to_string()))?;
         // Guests carry their home address in the alias (`…#EXT#@tenant`), members need a
         // verified domain of the tenant.
@@ -208,13 +242,14 @@ impl App {
             state: clean(n.state),
             postal_code: clean(n.postal_code),
             country: clean(n.country),
-            password_hash: Some(hash_password(&password)?),
+            // Hashed by the caller, off the async threads.
+            password_hash: None,
             force_change_password: n.force_change_password,
             created_at: at,
             deleted_at: None,
             on_premises_sync_enabled: None,
         };
-        Ok((user, generated))
+        Ok((user, generated, password))
     }
 
     /// Creates a user; returns it with the generated password, if one was generated.
@@ -233,7 +268,8 @@ impl App {
         if !allowed {
             return Err(AppError::forbidden());
         }
-        let (user, generated) = self.build_user(tenant, n, now())?;
+        let (mut user, generated, password) = self.build_user(tenant, n, now())?;
+        user.password_hash = Some(hash_password(&password).await?);
         let (mut tx, cx) = self.begin(tenant).await?;
         if tx.user_by_upn(&user.upn).await?.is_some() {
             return Err(bad(
@@ -458,7 +494,7 @@ impl App {
             return Err(AppError::forbidden());
         }
         let p = Password::parse(password).map_err(|e| bad(e.to_string()))?;
-        let hash = hash_password(&p)?;
+        let hash = hash_password(&p).await?;
         let (mut tx, cx) = self.begin(tenant).await?;
         let mut u = find_user(&mut tx, key).await?;
         if !tx.roles_of(u.id).await?.is_empty() && !actor.may(Action::ManagePrivilegedUser) {

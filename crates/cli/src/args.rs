@@ -252,6 +252,16 @@ pub enum UserCmd {
     PurgeExpired,
     /// Evaluate the user's licenses again.
     Reprocess { user: String },
+    /// Change a user's password as the user does: the current password is checked (with smart
+    /// lockout) and "must change at next sign-in" is cleared. Without the flags, reads the
+    /// current and then the new password from stdin, one a line.
+    Password {
+        user: String,
+        #[arg(long)]
+        current: Option<String>,
+        #[arg(long)]
+        new: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -680,6 +680,38 @@ async fn user(app: &App, t: &Tenant, cmd: UserCmd, out: &Out) -> Result<i32> {
             let v = app.user_view(t, &u.id.to_string()).await?;
             out.emit(user_json(&v), || print_user(&v));
         }
+        UserCmd::Password { user, current, new } => {
+            let mut lines = std::io::stdin().lines();
+            let mut next = |what: &str| -> Result<String> {
+                lines
+                    .next()
+                    .transpose()?
+                    .ok_or_else(|| anyhow!("give the {what} password on stdin or with --{what}"))
+            };
+            let current = match current {
+                Some(c) => c,
+                None => next("current")?,
+            };
+            let new = match new {
+                Some(n) => n,
+                None => next("new")?,
+            };
+            let at = skuld_app::now();
+            match app
+                .change_password(t, &user, &current, &new, "cli", at)
+                .await?
+            {
+                skuld_app::SignIn::Ok(u, _) => {
+                    out.emit(json!({"id": u.id.to_string(), "passwordChanged": true}), || {
+                        println!("changed the password of {}", u.upn)
+                    })
+                }
+                skuld_app::SignIn::Locked => bail!(
+                    "{user} is locked out after too many wrong passwords; wait a minute and try again"
+                ),
+                _ => bail!("the user name or the current password of {user} is wrong"),
+            }
+        }
     }
     Ok(0)
 }

@@ -78,6 +78,12 @@ routes! {
     "/v1.0/me" => {
         get users::me: "Get the signed-in user",
     }
+    "/v1.0/me/changePassword" => {
+        post auth::change_my_password: "Change the signed-in user's password (204)",
+    }
+    "/v1.0/users/{key}/changePassword" => {
+        post auth::change_user_password: "Change the signed-in user's own password (204)",
+    }
     "/v1.0/groups" => {
         get groups::list: "List groups",
         post groups::create: "Create a group",
@@ -168,6 +174,9 @@ routes! {
     }
     "/{tenant}/oauth2/v2.0/token" => {
         post auth::token: "Get an access token (client_credentials or password)",
+    }
+    "/{tenant}/oauth2/v2.0/changepassword" => {
+        post auth::change_password_form: "Change a password that must be changed before sign-in (form: username, password, new_password; 204)",
     }
     "/{tenant}/v2.0/.well-known/openid-configuration" => {
         get auth::openid_configuration: "OpenID discovery document",

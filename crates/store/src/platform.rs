@@ -334,29 +334,27 @@ impl TenantTx {
 }
 
 impl Store {
-    /// The newest token signing key: `(kid, base64 PKCS#8)`.
+    /// The token signing key in force: `(kid, stored private key)` (see migration 0006 for the
+    /// stored form).
     pub async fn signing_key(&self) -> Result<Option<(String, String)>> {
-        let row = sqlx::query(
-            "SELECT kid, private_key FROM signing_keys ORDER BY created_at DESC, kid LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?;
+        let row =
+            sqlx::query("SELECT kid, private_key FROM signing_key_slot WHERE slot = 'current'")
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|r| Ok((r.try_get("kid")?, r.try_get("private_key")?)))
             .transpose()
     }
 
-    /// Stores a signing key unless one exists already; returns the key in force (so two
-    /// servers starting at once agree on one key).
+    /// Stores a signing key unless one exists already; returns the key in force. Idempotent
+    /// under concurrency: every caller inserts into the same slot, the database keeps the first
+    /// row, and everyone reads back that row (so two servers starting at once agree on one key).
     pub async fn ensure_signing_key(
         &self,
         kid: &str,
         private_key: &str,
         at: Timestamp,
     ) -> Result<(String, String)> {
-        if let Some(k) = self.signing_key().await? {
-            return Ok(k);
-        }
-        sqlx::query("INSERT INTO signing_keys (kid, private_key, created_at) VALUES ($1, $2, $3) ON CONFLICT (kid) DO NOTHING")
+        sqlx::query("INSERT INTO signing_key_slot (slot, kid, private_key, created_at) VALUES ('current', $1, $2, $3) ON CONFLICT (slot) DO NOTHING")
             .bind(kid)
             .bind(private_key)
             .bind(at.0)
@@ -365,6 +363,19 @@ impl Store {
         self.signing_key()
             .await?
             .ok_or_else(|| StoreError::Corrupt("no signing key after insert".into()))
+    }
+
+    /// Replaces the stored form of the key in force if it is still `old` (sealing a key an
+    /// older version stored in plain form); `false` when another server changed it first.
+    pub async fn reseal_signing_key(&self, kid: &str, old: &str, new: &str) -> Result<bool> {
+        let n = sqlx::query("UPDATE signing_key_slot SET private_key = $3 WHERE slot = 'current' AND kid = $1 AND private_key = $2")
+            .bind(kid)
+            .bind(old)
+            .bind(new)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
     }
 
     /// Tenants with open jobs, and the oldest open job's time.

@@ -181,6 +181,7 @@ async fn b1_guest_licensed_directly_needs_global_administrator() {
             id: admin.id,
             upn: admin.upn.clone(),
             roles: vec![DirectoryRole::LicenseAdministrator],
+            scopes: None,
         };
 
         let r = e
@@ -204,6 +205,7 @@ async fn b1_guest_licensed_directly_needs_global_administrator() {
             id: admin.id,
             upn: admin.upn.clone(),
             roles: vec![DirectoryRole::GlobalAdministrator],
+            scopes: None,
         };
         e.app
             .assign_license(&e.t, &guest.upn, &[spec(E3)], &[], &global)

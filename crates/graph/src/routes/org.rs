@@ -368,7 +368,8 @@ pub async fn organization(
     base: Base,
     RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
-    if !caller.actor.may(Action::ReadLicenses) && !caller.actor.may(Action::ReadUsers) {
+    // Graph's least privilege for the organization is User.Read.
+    if !caller.actor.may(Action::ReadLicenses) && !caller.actor.may(Action::ReadOwnProfile) {
         return Err(GraphError::forbidden());
     }
     let select = select_only(q.as_deref(), "organization")?;
@@ -395,7 +396,8 @@ pub async fn organization_item(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
-    if !caller.actor.may(Action::ReadLicenses) && !caller.actor.may(Action::ReadUsers) {
+    // Graph's least privilege for the organization is User.Read.
+    if !caller.actor.may(Action::ReadLicenses) && !caller.actor.may(Action::ReadOwnProfile) {
         return Err(GraphError::forbidden());
     }
     let select = select_only(q.as_deref(), "organization")?;

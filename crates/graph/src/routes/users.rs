@@ -592,6 +592,7 @@ pub async fn me(
             "/me request is only valid with delegated authentication flow.",
         ));
     };
+    deny_unless(&caller, Action::ReadOwnProfile)?;
     let opts = QueryOptions::parse(q.as_deref(), base.eventual, Resource::User)?;
     let u = st.app.user(&caller.tenant, &id.to_string()).await?;
     let v = render_user(&st, &caller, &base, &u, opts.select.as_deref(), false).await?;
