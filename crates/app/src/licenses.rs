@@ -5,7 +5,7 @@ use crate::audit::{Actor, Audit};
 use crate::authz::Action;
 use crate::error::{PlanRef, Problem, ProductRef, Refusal};
 use crate::groups::find_group;
-use crate::reconcile::{reconcile, transitive_user_members, Ctx, Groups, Reconciled};
+use crate::reconcile::{reconcile, Ctx, Groups, Reconciled};
 use crate::users::find_user;
 use crate::{App, AppError, Result};
 use skuld_domain::catalog::AppliesTo;
@@ -13,10 +13,7 @@ use skuld_domain::licensing::{LicenseError, PathState, Source};
 use skuld_domain::{Group, GroupId, PlanId, SkuId, Subscription, Tenant, User, UserId, UserType};
 use skuld_store::{GroupAssignmentRow, JobRow, TenantTx};
 
-const GROUP_LICENSE_JOB: &str = "group_license";
-const QUEUED: &str = "QueuedForProcessing";
-const IN_PROGRESS: &str = "ProcessingInProgress";
-const COMPLETE: &str = "ProcessingComplete";
+pub(crate) const GROUP_LICENSE_JOB: &str = "group_license";
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A product to assign, with the plans to turn off (Graph `assignedLicense`).
@@ -715,7 +712,7 @@ impl App {
         let (_, job) = self
             .queue_group_license(tenant, group, add, remove, actor)
             .await?;
-        Ok(self.run_job(tenant, job.id).await?.unwrap_or_default())
+        self.run_job_to_end(tenant, job.id).await
     }
 
     /// Graph group `assignLicense`, durably queued (D13): validates, changes the group's
@@ -823,136 +820,9 @@ impl App {
             None,
         );
         tx.insert_audit(&audit.rows).await?;
-        let job = JobRow {
-            id: uuid::Uuid::new_v4(),
-            kind: GROUP_LICENSE_JOB.into(),
-            target_id: g.id.0,
-            state: QUEUED.into(),
-            actor: actor.name(),
-            result: String::new(),
-            created_at: cx.now,
-            updated_at: cx.now,
-        };
+        let job = JobRow::queued(GROUP_LICENSE_JOB, g.id.0, actor.name(), cx.now);
         tx.insert_job(&job).await?;
         tx.commit().await?;
         Ok((g, job))
-    }
-
-    /// Runs one job: marks it in progress, then applies the group's licenses to every
-    /// transitive member in one transaction and marks it complete. Idempotent: it recomputes
-    /// from intent, so a job interrupted by a crash is simply run again. `None` if the job is
-    /// unknown or already complete.
-    pub async fn run_job(&self, tenant: &Tenant, job: uuid::Uuid) -> Result<Option<FanoutResult>> {
-        let mut tx = self.store().write(tenant.id).await?;
-        let Some(j) = tx.job(job).await?.filter(|j| j.state != COMPLETE) else {
-            tx.commit().await?;
-            return Ok(None);
-        };
-        tx.set_job_state(j.id, IN_PROGRESS, "", crate::now())
-            .await?;
-        tx.commit().await?;
-        let (mut tx, cx) = self.begin(tenant).await?;
-        let Some(g) = tx.group(GroupId(j.target_id)).await? else {
-            // The group was deleted meanwhile (only possible once its licenses were removed).
-            tx.set_job_state(j.id, COMPLETE, "group deleted", cx.now)
-                .await?;
-            tx.commit().await?;
-            return Ok(Some(FanoutResult::default()));
-        };
-        let groups = Groups::load(&mut tx).await?;
-        let t = std::time::Instant::now();
-        let members = transitive_user_members(&mut tx, &groups, g.id).await?;
-        tracing::debug!(members = members.len(), took = ?t.elapsed(), "group members loaded");
-        let r = reconcile(&mut tx, &cx, &groups, &members, &[]).await?;
-        let failed = r
-            .outcomes
-            .iter()
-            .filter(|o| {
-                o.states.iter().any(|s| {
-                    s.source == Source::Group(g.id)
-                        && !s.applied
-                        && s.status == skuld_domain::licensing::PathStatus::Error
-                })
-            })
-            .count();
-        let result = FanoutResult {
-            members: members.len(),
-            succeeded: members.len() - failed,
-            failed,
-            healed: r.healed.len(),
-            changed: r.changed,
-        };
-        let system = Actor::System;
-        let mut sys = Audit::new(&system, cx.now);
-        sys.push(
-            "GroupManagement",
-            "Start applying group based license to users",
-            "Group",
-            g.id.to_string(),
-            g.display_name.clone(),
-            vec![],
-            None,
-        );
-        audit_license_changes(&mut sys, &mut tx, &r).await?;
-        sys.push(
-            "GroupManagement",
-            "Finish applying group based license to users",
-            "Group",
-            g.id.to_string(),
-            g.display_name.clone(),
-            vec![("Result", String::new(), format!("[Users successfully assigned licenses: {}, Users for whom license assignment failed: {}.];", result.succeeded, result.failed))],
-            None,
-        );
-        tx.insert_audit(&sys.rows).await?;
-        let summary = format!(
-            "members {}, succeeded {}, failed {}",
-            result.members, result.succeeded, result.failed
-        );
-        tx.set_job_state(j.id, COMPLETE, &summary, cx.now).await?;
-        let t = std::time::Instant::now();
-        tx.commit().await?;
-        tracing::debug!(took = ?t.elapsed(), "group license committed");
-        Ok(Some(result))
-    }
-
-    /// Runs every open job of every tenant, oldest first (the server's worker, and at start-up
-    /// the jobs a previous process left behind). Returns how many ran.
-    pub async fn run_open_jobs(&self) -> Result<usize> {
-        let mut ran = 0;
-        for tid in self.store().tenants_with_open_jobs().await? {
-            let Some(tenant) = self.store().find_tenant(&tid.to_string()).await? else {
-                continue;
-            };
-            let jobs = {
-                let mut tx = self.store().read(tid).await?;
-                let v = tx.open_jobs().await?;
-                tx.commit().await?;
-                v
-            };
-            for j in jobs {
-                if self.run_job(&tenant, j.id).await?.is_some() {
-                    ran += 1;
-                }
-            }
-        }
-        Ok(ran)
-    }
-
-    /// Graph `licenseProcessingState` of a group: the state of its oldest open job, else
-    /// `ProcessingComplete`.
-    pub async fn license_processing_state(
-        &self,
-        tenant: &Tenant,
-        group: GroupId,
-    ) -> Result<String> {
-        let mut tx = self.store().read(tenant.id).await?;
-        let open = tx.open_jobs_for(group.0).await?;
-        tx.commit().await?;
-        Ok(open
-            .iter()
-            .map(|j| j.state.clone())
-            .find(|s| s == IN_PROGRESS)
-            .or_else(|| open.first().map(|j| j.state.clone()))
-            .unwrap_or_else(|| COMPLETE.into()))
     }
 }

@@ -462,7 +462,7 @@ impl App {
         }
         let (mut tx, cx) = self.begin(tenant).await?;
         let u = find_deleted_user(&mut tx, key).await?;
-        tx.hard_delete_user(u.id).await?;
+        crate::reconcile::purge(&mut tx, &cx, &[u.id]).await?;
         commit_user_event(tx, actor, cx.now, "Hard Delete user", &u).await?;
         Ok(u)
     }
@@ -506,8 +506,9 @@ impl App {
             .collect();
         let system = Actor::System;
         let mut audit = Audit::new(&system, cx.now);
+        let ids: Vec<UserId> = expired.iter().map(|u| u.id).collect();
+        crate::reconcile::purge(&mut tx, &cx, &ids).await?;
         for u in &expired {
-            tx.hard_delete_user(u.id).await?;
             audit.push(
                 "UserManagement",
                 "Hard Delete user",

@@ -74,6 +74,23 @@ pub enum Command {
     /// Benchmarks against the architecture targets (on a temporary database unless --db).
     #[command(subcommand)]
     Bench(BenchCmd),
+    /// Background jobs (group license changes): their state, failures and retries.
+    #[command(subcommand)]
+    Job(JobCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobCmd {
+    /// Jobs not complete (queued, running, failed); with --all also the complete ones.
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// Queue a failed job again (with a fresh count of attempts) and run it now.
+    Retry {
+        /// The job id (from `skuld job list`).
+        id: String,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -620,6 +620,9 @@ async fn run_command(app: &App, tenant_key: Option<&str>, cmd: Command, out: &Ou
             });
             return Ok(if r.drift == 0 { 0 } else { 1 });
         }
+        Command::Job(j) => {
+            return crate::jobs::job(app, &tenant(app, tenant_key).await?, j, out).await
+        }
         Command::Bench(_) => bail!("bench is dispatched before opening the database"),
         Command::Serve(_) => bail!("serve is dispatched before opening the database"),
         Command::App(a) => {
@@ -1170,7 +1173,7 @@ pub async fn bench(app: &App, cmd: &BenchCmd, out: &Out) -> Result<i32> {
 pub async fn serve(app: App, args: ServeArgs, db_url: &str) -> Result<i32> {
     let mut demo_admin: Option<(String, String, Tenant)> = None;
     if args.demo {
-        match app.store().find_tenant("contoso.test").await? {
+        match app.find_tenant("contoso.test").await? {
             None => {
                 let d = app.seed_demo(args.admin_password.clone()).await?;
                 demo_admin = Some((d.admin_upn, d.admin_password, d.tenant));

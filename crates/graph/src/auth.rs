@@ -43,7 +43,6 @@ impl Keys {
             .map_err(|_| anyhow::anyhow!("cannot generate a signing key"))?;
         let kid = uuid::Uuid::new_v4().simple().to_string();
         let (kid, der) = app
-            .store()
             .ensure_signing_key(&kid, &STANDARD.encode(fresh.as_ref()), skuld_app::now())
             .await?;
         let der = STANDARD.decode(der)?;
@@ -330,12 +329,12 @@ pub async fn token(
             )
         }
     };
-    let tenant = match state.app.store().find_tenant(&tenant_key).await {
+    let tenant = match state.app.find_tenant(&tenant_key).await {
         Ok(Some(t)) => t,
         Ok(None) => {
             return oauth_error("invalid_request", 90002, &format!("Tenant '{tenant_key}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."))
         }
-        Err(e) => return GraphError::from(skuld_app::AppError::from(e)).into_response(),
+        Err(e) => return GraphError::from(e).into_response(),
     };
     let (mut client_id, mut secret) = (
         form.get("client_id").cloned().unwrap_or_default(),
@@ -483,7 +482,7 @@ pub async fn openid_configuration(
     Path(tenant_key): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let tenant = match state.app.store().find_tenant(&tenant_key).await {
+    let tenant = match state.app.find_tenant(&tenant_key).await {
         Ok(Some(t)) => t,
         Ok(None) => {
             return oauth_error(
@@ -492,7 +491,7 @@ pub async fn openid_configuration(
                 &format!("Tenant '{tenant_key}' not found."),
             )
         }
-        Err(e) => return GraphError::from(skuld_app::AppError::from(e)).into_response(),
+        Err(e) => return GraphError::from(e).into_response(),
     };
     let base = state.base_url(&headers);
     let t = tenant.id;

@@ -172,6 +172,6 @@ pub async fn serve(
     }
     let _ = stop_tx.send(true);
     let _ = worker_task.await;
-    app.store().close().await;
+    app.close().await;
     res.context("serving HTTP")
 }

@@ -13,7 +13,7 @@ mod query;
 mod tenant_tx;
 
 pub use codec::{decode_plans, encode_plans};
-pub use platform::{AppRow, JobRow};
+pub use platform::{AppRow, JobRow, JOB_COMPLETE, JOB_FAILED, JOB_IN_PROGRESS, JOB_QUEUED};
 pub use tenant_tx::{
     AuditRow, GroupAssignmentRow, MemberKind, MembershipRow, StoredPathState, TenantTx,
 };
@@ -144,9 +144,18 @@ impl Store {
         Ok(TenantTx::new(tx, tenant, self.backend))
     }
 
-    /// Starts a read transaction for one tenant (a consistent snapshot, no lock).
+    /// Starts a read transaction for one tenant: one consistent snapshot, no lock. On
+    /// PostgreSQL that is a `REPEATABLE READ, READ ONLY` transaction (at the default READ
+    /// COMMITTED every statement would see the latest commit, so a reader like `doctor` could
+    /// mix states from before and after a concurrent write, issue 7 item 5); SQLite's deferred
+    /// transaction holds one snapshot from its first read on (WAL).
     pub async fn read(&self, tenant: TenantId) -> Result<TenantTx> {
-        let tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
         Ok(TenantTx::new(tx, tenant, self.backend))
     }
 

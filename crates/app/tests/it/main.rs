@@ -10,3 +10,4 @@ mod groups;
 mod harness;
 mod licenses;
 mod lifecycle;
+mod processes;

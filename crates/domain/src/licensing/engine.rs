@@ -115,28 +115,43 @@ impl<'a> Engine<'a> {
         user: &UserInput,
         current: &[PathState],
     ) -> Vec<PathState> {
+        self.settle(ledger, user, current).states
+    }
+
+    /// Iterates `evaluate_user` until its output is its input, within [`pass_bound`] passes
+    /// (item 9: the argument is on `pass_bound`). Exceeding the bound would mean the argument is
+    /// wrong; that is reported loudly rather than returning a state that is not a fixed point.
+    pub(super) fn settle(
+        &self,
+        ledger: &mut SeatLedger,
+        user: &UserInput,
+        current: &[PathState],
+    ) -> Settled {
         let mut cur = sorted(current);
-        // With one unit and nothing retained the order cannot change between passes.
-        let single = user
-            .claims
-            .iter()
-            .all(|c| c.source == user.claims[0].source)
-            && current.iter().all(|s| {
-                user.claims
-                    .iter()
-                    .any(|c| c.sku == s.sku && c.source == s.source)
-            });
-        if single {
-            return self.evaluate_user(ledger, user, &cur);
-        }
-        for _ in 0..4 {
+        let bound = pass_bound(user, &cur);
+        for pass in 1..=bound {
             let next = self.evaluate_user(ledger, user, &cur);
-            if same_states(&next, &cur) {
-                return next;
+            // A pass sees its input only through which paths are applied (point 3 on
+            // `pass_bound`): if those did not change, the next pass would return `next` again.
+            // Point 4 there: nothing to retain and every claim applied is a fixed point too.
+            let all_applied = next.iter().all(|s| s.applied)
+                && next.len() == user.claims.len()
+                && !user.deleted
+                && retention_candidates(user, &cur) == 0;
+            if all_applied || applied_paths(&next) == applied_paths(&cur) {
+                return Settled {
+                    states: next,
+                    passes: pass,
+                    bound,
+                };
             }
             cur = next;
         }
-        cur
+        panic!(
+            "licensing engine: user {} did not reach a fixed point within {bound} passes \
+             (the bound argued in engine::pass_bound is wrong)",
+            user.id
+        );
     }
 
     /// Evaluates one user given the states it currently holds; applies its seat changes to the
@@ -589,6 +604,90 @@ fn order_key(u: &UserInput) -> OrderKey {
         None => (false, Reverse(0), Timestamp(0), u.id),
         Some((p, since)) => (true, p, since, u.id),
     }
+}
+
+/// The result of [`Engine::settle`]: the fixed point, how many passes reached it and the bound
+/// those passes are proven to stay within.
+pub(super) struct Settled {
+    pub(super) states: Vec<PathState>,
+    // Read by the property tests, which check the bound.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(super) passes: usize,
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(super) bound: usize,
+}
+
+/// How many passes of `evaluate_user` reach a fixed point, at most (item 9).
+///
+/// Write `U_k` for the units applied in the output of pass `k` and `R_k` for its retained paths
+/// (applied paths whose claim is gone, D12). For `k ≥ 1`, pass `k + 1`:
+///
+/// 1. keeps `R_{k+1} ⊆ R_k`: retention only ever considers the input's non-live applied paths and
+///    keeps a subset of them, and no claim brings one back;
+/// 2. if `R_{k+1} = R_k`, keeps `U_{k+1} ⊇ U_k`: the units of `U_k` go first (they were applied),
+///    in the same fixed order among themselves; they are pairwise free of conflicts (in pass `k`
+///    the later of two was checked against the earlier's plans and conflicts are symmetric),
+///    their location and group-local dependency checks do not depend on the input, and their
+///    products are held so the seat check passes. The direct-dependency check then keeps the
+///    largest subset whose dependencies are met, which contains `U_k` because `U_k ∪ R_k`
+///    supported it in pass `k` and `R_{k+1} = R_k`;
+/// 3. depends on its input only through which paths are applied in it: that decides which units
+///    go first, which products need no new seat, which paths are retention candidates (their
+///    plans come with them), and the ledger, which is the starting ledger moved by what the user
+///    holds. So once a pass leaves the applied paths as it found them, the next pass would return
+///    the same states: that is the fixed point, and no confirming pass is needed;
+/// 4. with no retention candidate in its input and every claim applied in its output, is a fixed
+///    point at once: in the next pass every unit goes first, is free of conflicts with the others
+///    (each was checked against those before it), holds its products, and the direct
+///    dependencies are met by the same set of paths as before. This is the common case of a
+///    fan-out (a group license reaching its members), which then takes one pass.
+///
+/// The applied paths are `U ∪ R`. From the first pass on (its input may be anything stored), they
+/// change from one pass to the next only by `R` shrinking or, with `R` unchanged, `U` growing.
+/// `R` shrinks at most `r` times and between two shrinks `U` grows at most `n` times, where `r` is
+/// the number of retention candidates in the input and `n` the number of units. So passes `2 …`
+/// change them at most `r + (r + 1) · n` times, and the pass that leaves them unchanged comes by
+/// pass `2 + r + (r + 1) · n`.
+fn pass_bound(user: &UserInput, current: &[PathState]) -> usize {
+    let r = retention_candidates(user, current);
+    let groups: HashSet<Source> = user
+        .claims
+        .iter()
+        .map(|c| c.source)
+        .filter(|s| *s != Source::Direct)
+        .collect();
+    let direct = user
+        .claims
+        .iter()
+        .filter(|c| c.source == Source::Direct)
+        .count();
+    let n = direct + groups.len();
+    2 + r + (r + 1) * n
+}
+
+/// Applied paths whose claim is gone: what D12 may retain.
+fn retention_candidates(user: &UserInput, current: &[PathState]) -> usize {
+    current
+        .iter()
+        .filter(|s| {
+            s.applied
+                && !user
+                    .claims
+                    .iter()
+                    .any(|c| c.sku == s.sku && c.source == s.source)
+        })
+        .count()
+}
+
+/// The paths a state applies, in the sorted order `finish` leaves states in.
+fn applied_paths(states: &[PathState]) -> Vec<(SkuId, Source)> {
+    let mut v: Vec<(SkuId, Source)> = states
+        .iter()
+        .filter(|s| s.applied)
+        .map(|s| (s.sku, s.source))
+        .collect();
+    v.sort();
+    v
 }
 
 fn sorted(states: &[PathState]) -> Vec<PathState> {

@@ -117,12 +117,22 @@ pub async fn count_segment(
     Ok(r)
 }
 
-/// A page of directoryObjects (members, memberOf, membersWithLicenseErrors).
-pub fn objects(base: &Base, values: Vec<Value>, next: Option<String>) -> Response {
+/// A page of directoryObjects (members, memberOf, membersWithLicenseErrors):
+/// `#directoryObjects`, or `#directoryObjects(id,displayName)` with a `$select`.
+pub fn objects(
+    base: &Base,
+    select: Option<&[String]>,
+    values: Vec<Value>,
+    next: Option<String>,
+) -> Response {
     json(
         StatusCode::OK,
         collection(
-            format!("{}/$metadata#directoryObjects", base.graph),
+            format!(
+                "{}/$metadata#{}",
+                base.graph,
+                users::select_context("directoryObjects", select)
+            ),
             None,
             values,
             next,

@@ -577,7 +577,7 @@ async fn member_of_impl(
         .user_member_of(&caller.tenant, &user_key(&key), transitive)
         .await?;
     let values = group_values(&st, &caller, &groups, None).await?;
-    Ok(objects(&base, values, None))
+    Ok(objects(&base, None, values, None))
 }
 
 /// `GET /me`: the signed-in user.

@@ -8,6 +8,7 @@ mod backends;
 
 mod auth;
 mod batch;
+mod csdl;
 mod directory;
 mod errors;
 mod groups;
@@ -16,3 +17,4 @@ mod isolation;
 mod matrix;
 mod odata;
 mod users;
+mod wire;
