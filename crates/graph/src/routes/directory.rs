@@ -656,7 +656,9 @@ pub async fn delete_role_assignment(
         .remove_role(&caller.tenant, &user.to_string(), role, &caller.actor)
         .await
         .map_err(|e| match e {
-            AppError::BadRequest(_) | AppError::NotFound(_) => GraphError::not_found(&id),
+            AppError::BadRequest(_) | AppError::NotFound(_) | AppError::Refused(_) => {
+                GraphError::not_found(&id)
+            }
             other => other.into(),
         })?;
     Ok(no_content())
