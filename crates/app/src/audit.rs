@@ -13,6 +13,11 @@ pub enum Actor {
         id: UserId,
         upn: String,
         roles: Vec<DirectoryRole>,
+        /// The delegated permissions of the user's token (`scp`): an action needs one of its
+        /// accepted scopes here as well as a role that grants it. `None` for a user acting
+        /// without a token (inside the process, e.g. the change-password form), limited by
+        /// roles only.
+        scopes: Option<Vec<String>>,
         /// A guest (userType Guest) reads only their own user and groups (item 20).
         guest: bool,
     },

@@ -1,6 +1,12 @@
 //! Who may do what: one table for directory roles (delegated callers, rulebook §8 and
 //! graph-api.md §10.4) and one for Graph application permissions (app-only callers, §10.3).
 //! Every use case asks [`Actor::may`] before it opens a transaction.
+//!
+//! A delegated caller (a user's token) needs both a role that grants the action and a
+//! delegated permission (`scp`) that accepts it, as Graph does (graph-api.md §10.2). The scopes
+//! an action accepts are the Graph permissions that grant it (Microsoft's per-endpoint tables
+//! name the same permissions for delegated and application callers) plus
+//! `Directory.AccessAsUser.All`, which lets an app do whatever the signed-in user may.
 
 use crate::audit::Actor;
 use skuld_domain::DirectoryRole;
@@ -31,6 +37,10 @@ pub enum Action {
     ReadRoles,
     ManageRoles,
     ManageApps,
+    /// Reading one's own profile (`/me`, `organization`): Graph's `User.Read`.
+    ReadOwnProfile,
+    /// Changing one's own password (`changePassword`, delegated only).
+    ChangeOwnPassword,
 }
 
 use Action::*;
@@ -41,7 +51,7 @@ impl Action {
     /// `None` means every signed-in member user may.
     pub fn roles(self) -> Option<&'static [DirectoryRole]> {
         Some(match self {
-            ReadUsers | ReadGroups => return None,
+            ReadUsers | ReadGroups | ReadOwnProfile | ChangeOwnPassword => return None,
             ReadLicenses | ReadRoles => &[
                 GlobalReader,
                 LicenseAdministrator,
@@ -64,7 +74,7 @@ impl Action {
     /// The Graph application permissions that grant the action.
     pub fn permissions(self) -> &'static [&'static str] {
         match self {
-            ReadUsers => &[
+            ReadUsers | ReadOwnProfile => &[
                 "User.Read.All",
                 "User.ReadBasic.All",
                 "User.ReadWrite.All",
@@ -118,8 +128,53 @@ impl Action {
                 "Directory.ReadWrite.All",
             ],
             ManageApps => &["Application.ReadWrite.All"],
+            // Graph: "Application: Not supported."
+            ChangeOwnPassword => &[],
         }
     }
+
+    /// Whether a delegated permission (a scope of a user's token) accepts the action.
+    pub fn accepts_scope(self, scope: &str) -> bool {
+        let eq = |p: &str| p.eq_ignore_ascii_case(scope);
+        eq(FULL_DELEGATION)
+            || (self == ReadOwnProfile && eq("User.Read"))
+            || self.permissions().iter().any(|p| eq(p))
+    }
+}
+
+/// The delegated permission that grants an app everything the signed-in user may do.
+pub const FULL_DELEGATION: &str = "Directory.AccessAsUser.All";
+
+/// Every delegated permission skuld knows (what the token endpoint accepts in `scope`).
+pub const KNOWN_SCOPES: &[&str] = &[
+    "User.Read",
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadWrite.All",
+    "LicenseAssignment.Read.All",
+    "LicenseAssignment.ReadWrite.All",
+    "Organization.Read.All",
+    "Organization.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+    "AuditLog.Read.All",
+    "RoleManagement.Read.Directory",
+    "RoleManagement.Read.All",
+    "RoleManagement.ReadWrite.Directory",
+    "Application.ReadWrite.All",
+];
+
+/// The canonical spelling of a delegated permission, matched case-insensitively.
+pub fn canonical_scope(p: &str) -> Option<&'static str> {
+    KNOWN_SCOPES
+        .iter()
+        .copied()
+        .find(|k| k.eq_ignore_ascii_case(p.trim()))
 }
 
 /// Every Graph application permission skuld knows (what `skuld app add --permission` accepts).
@@ -184,8 +239,17 @@ impl Actor {
     pub fn may(&self, action: Action) -> bool {
         match self {
             Actor::Operator | Actor::System => true,
-            Actor::User { roles, guest, .. } => {
-                roles.contains(&GlobalAdministrator)
+            Actor::User {
+                roles,
+                scopes,
+                guest,
+                ..
+            } => {
+                let by_scope = match scopes {
+                    None => true,
+                    Some(s) => s.iter().any(|x| action.accepts_scope(x)),
+                };
+                let by_role = roles.contains(&GlobalAdministrator)
                     || match action.roles() {
                         // Item 20: Entra's default for guests ("Guest user access is restricted
                         // to properties and memberships of their own directory objects"): a
@@ -193,7 +257,8 @@ impl Actor {
                         // `App::may_read_user` / `may_read_group` let them read their own.
                         None => !*guest || !roles.is_empty(),
                         Some(granting) => granting.iter().any(|r| roles.contains(r)),
-                    }
+                    };
+                by_scope && by_role
             }
             Actor::App { permissions, .. } => action
                 .permissions()

@@ -72,7 +72,6 @@ impl App {
         );
         tx.insert_audit(&audit.rows).await?;
         tx.commit().await?;
-        self.forget_catalog(tenant.id);
         Ok(product)
     }
 
@@ -81,9 +80,6 @@ impl App {
         &self,
         tenant: &Tenant,
     ) -> Result<std::sync::Arc<skuld_domain::Catalog>> {
-        if let Some(c) = self.cached_catalog(tenant.id) {
-            return Ok(c);
-        }
         let mut tx = self.store().read(tenant.id).await?;
         let c = self.catalog(&mut tx).await?;
         tx.commit().await?;

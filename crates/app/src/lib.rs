@@ -16,6 +16,7 @@ mod directory;
 mod doctor;
 mod error;
 mod groups;
+mod jobs;
 mod licenses;
 mod query;
 mod reconcile;
@@ -24,16 +25,20 @@ mod subscriptions;
 mod users;
 mod views;
 
+pub use apps::SignIn;
 pub use audit::Actor;
-pub use authz::{canonical_permission, Action, KNOWN_PERMISSIONS};
+pub use authz::{
+    canonical_permission, canonical_scope, Action, FULL_DELEGATION, KNOWN_PERMISSIONS, KNOWN_SCOPES,
+};
 pub use bench::{BenchFanout, BenchMemberAdd};
 pub use demo::DemoSummary;
 pub use directory::Member;
 pub use doctor::DoctorReport;
-pub use error::AppError;
+pub use error::{AppError, PlanRef, Problem, ProductRef, Refusal, RefusalKind};
 pub use groups::{GroupPatch, NewGroup, RuleCacheStats};
-pub use licenses::FanoutResult;
+pub use jobs::{JobView, MAX_ATTEMPTS};
 pub use licenses::LicenseSpec;
+pub use licenses::{ChangeOutcome, FanoutResult, LicenseChange};
 pub use skuld_store::{AppRow, JobRow, MemberKind};
 pub use subscriptions::NewSubscription;
 pub use users::{generate_password, verify_password, NewUser, UserPatch};
@@ -46,14 +51,26 @@ use std::sync::{Arc, Mutex};
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
-/// The application: a store plus per-tenant caches.
+/// A tenant's catalog and the `catalog_version` it was read at.
+type Versioned = (i64, Arc<Catalog>);
+
+/// The application: a store plus per-tenant caches. Each cache says how it stays true when
+/// other processes (a second server, the CLI) write the same database:
+/// - `catalogs`: each tenant's catalog with the `catalog_version` it was read at; every use
+///   reads the version inside its own transaction and reloads when it differs, and an entry is
+///   never replaced by one of a lower version (a reader that began before a commit cannot put
+///   the old catalog back).
+/// - `tenants`: tenants are created and never changed or removed by any command, so a tenant
+///   once found stays true; a tenant not found is not cached.
 #[derive(Clone)]
 pub struct App {
     store: Store,
-    catalogs: Arc<Mutex<HashMap<TenantId, Arc<Catalog>>>>,
+    catalogs: Arc<Mutex<HashMap<TenantId, Versioned>>>,
     tenants: Arc<Mutex<HashMap<TenantId, Tenant>>>,
     /// Compiled dynamic membership rules, keyed by rule text (item 18).
     rules: Arc<groups::RuleCache>,
+    /// This instance's name as a job worker (the lease owner of the jobs it runs).
+    worker: Arc<str>,
 }
 
 /// Milliseconds since the epoch from the system clock; the only clock of the application.
@@ -71,6 +88,7 @@ impl App {
             catalogs: Arc::new(Mutex::new(HashMap::new())),
             tenants: Arc::new(Mutex::new(HashMap::new())),
             rules: Arc::default(),
+            worker: uuid::Uuid::new_v4().to_string().into(),
         }
     }
 
@@ -83,14 +101,35 @@ impl App {
         self.rules.stats()
     }
 
-    pub fn store(&self) -> &Store {
+    /// The store, for the use cases of this crate only: the protocol crates and the CLI reach
+    /// data through `App`'s methods, so they cannot bypass authorization or the engine.
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
-    /// The Microsoft catalog plus the tenant's own products and plans (D14), cached.
+    pub(crate) fn worker_id(&self) -> &str {
+        &self.worker
+    }
+
+    /// Closes the database pool (graceful shutdown).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
+    /// The Microsoft catalog plus the tenant's own products and plans (D14), cached per
+    /// catalog version (issue 7 item 1): the version is read inside `tx`, so the catalog
+    /// returned is the one this transaction sees, whichever process changed it.
     pub(crate) async fn catalog(&self, tx: &mut TenantTx) -> Result<Arc<Catalog>> {
-        if let Some(c) = self.cached_catalog(tx.tenant()) {
-            return Ok(c);
+        let version = tx.catalog_version().await?;
+        if let Some((v, c)) = self
+            .catalogs
+            .lock()
+            .expect("catalog cache")
+            .get(&tx.tenant())
+        {
+            if *v == version {
+                return Ok(c.clone());
+            }
         }
         let (plans, products) = tx.custom_catalog().await?;
         let base = Catalog::microsoft();
@@ -106,19 +145,15 @@ impl App {
             }
             Arc::new(c)
         };
-        self.catalogs
-            .lock()
-            .expect("catalog cache")
-            .insert(tx.tenant(), cat.clone());
+        let mut cache = self.catalogs.lock().expect("catalog cache");
+        match cache.get(&tx.tenant()) {
+            // A newer catalog is cached already: keep it (this transaction still uses its own).
+            Some((v, _)) if *v > version => {}
+            _ => {
+                cache.insert(tx.tenant(), (version, cat.clone()));
+            }
+        }
         Ok(cat)
-    }
-
-    fn cached_catalog(&self, tenant: TenantId) -> Option<Arc<Catalog>> {
-        self.catalogs
-            .lock()
-            .expect("catalog cache")
-            .get(&tenant)
-            .cloned()
     }
 
     /// A tenant by id, from a cache (tenants are created, never changed or removed).
@@ -138,10 +173,6 @@ impl App {
                 .insert(id, t.clone());
         }
         Ok(t)
-    }
-
-    pub(crate) fn forget_catalog(&self, tenant: TenantId) {
-        self.catalogs.lock().expect("catalog cache").remove(&tenant);
     }
 
     /// Creates a tenant with one verified domain, which is its default.
@@ -179,6 +210,22 @@ impl App {
         };
         self.store.create_tenant(&t).await?;
         Ok(t)
+    }
+
+    /// Finds a tenant by id, name or domain; `None` if there is none.
+    pub async fn find_tenant(&self, key: &str) -> Result<Option<Tenant>> {
+        Ok(self.store.find_tenant(key).await?)
+    }
+
+    /// The installation's token signing key `(kid, stored form)`: the stored one, or `fresh`
+    /// stored now when there is none (idempotent across processes, see the store).
+    pub async fn ensure_signing_key(
+        &self,
+        kid: &str,
+        private_key: &str,
+        at: Timestamp,
+    ) -> Result<(String, String)> {
+        Ok(self.store.ensure_signing_key(kid, private_key, at).await?)
     }
 
     /// Finds a tenant by id, name or domain.

@@ -5,7 +5,7 @@
 use crate::Result;
 use rustc_hash::{FxHashMap, FxHashSet};
 use skuld_domain::licensing::{
-    Claim, Engine, SeatLedger, SkuSeats, Source, UserInput, UserOutcome,
+    Claim, Engine, Evaluation, SeatLedger, SkuSeats, Source, UserInput, UserOutcome,
 };
 use skuld_domain::{Catalog, Group, GroupId, SkuId, Tenant, Timestamp, UserId};
 use skuld_store::{GroupAssignmentRow, MemberKind, MembershipRow, TenantTx};
@@ -16,6 +16,11 @@ use std::sync::Arc;
 const SCAN_THRESHOLD: usize = 20_000;
 /// Waiting users loaded per round of self-healing.
 const WAITER_PAGE: i64 = 1_000;
+/// From this many users on, an evaluation runs on tokio's blocking pool (issue 7 item 8). The
+/// engine takes some microseconds per user, so 500 users are a few milliseconds of CPU — about
+/// where holding an async worker thread starts to delay the server's other requests; below it
+/// the hop to another thread and back costs more than it saves.
+const BLOCKING_THRESHOLD: usize = 500;
 
 /// What one use case works with.
 pub(crate) struct Ctx {
@@ -253,10 +258,10 @@ pub(crate) async fn reconcile(
     let start = ledger.clone();
     let inputs = load_inputs(tx, groups, affected).await?;
     let loaded = t.elapsed();
-    let engine = cx.engine();
-    let outcomes = engine.evaluate(&mut ledger, &inputs);
+    let Evaluation { outcomes, derived } = evaluate(cx, &mut ledger, inputs).await?;
     let evaluated_in = t.elapsed() - loaded;
-    let mut changed = write_outcomes(tx, &inputs, &outcomes).await?;
+    tx.write_derived(&derived).await?;
+    let mut changed = outcomes.iter().filter(|o| o.changed).count();
     tracing::debug!(users = affected.len(), ?loaded, ?evaluated_in, written = ?(t.elapsed() - loaded - evaluated_in), "reconciled");
 
     // D3: seats released by this change, or added capacity, go to waiting users in D4 order.
@@ -284,8 +289,12 @@ pub(crate) async fn reconcile(
                 break;
             }
             let inputs = load_inputs(tx, groups, &waiting).await?;
-            let outs = engine.evaluate(&mut ledger, &inputs);
-            let n = write_outcomes(tx, &inputs, &outs).await?;
+            let Evaluation {
+                outcomes: outs,
+                derived,
+            } = evaluate(cx, &mut ledger, inputs).await?;
+            tx.write_derived(&derived).await?;
+            let n = outs.iter().filter(|o| o.changed).count();
             changed += n;
             for o in &outs {
                 if o.changed && !evaluated.contains(&o.user) {
@@ -302,11 +311,6 @@ pub(crate) async fn reconcile(
         }
     }
 
-    for (sku, seats) in &ledger.skus {
-        if start.get(sku).consumed != seats.consumed {
-            tx.set_sku_usage(*sku, seats.consumed).await?;
-        }
-    }
     Ok(Reconciled {
         outcomes,
         healed,
@@ -314,24 +318,45 @@ pub(crate) async fn reconcile(
     })
 }
 
-/// Writes the states of users whose outcome changed; returns how many.
-async fn write_outcomes(
-    tx: &mut TenantTx,
-    inputs: &[UserInput],
-    outs: &[UserOutcome],
-) -> Result<usize> {
-    let mut clear = Vec::new();
-    let mut rows = Vec::new();
-    for (i, o) in inputs.iter().zip(outs) {
-        if !o.changed {
-            continue;
-        }
-        if !i.current.is_empty() {
-            clear.push(o.user);
-        }
-        rows.extend(o.states.iter().map(|s| (o.user, s.clone())));
+/// Runs the engine over `inputs`, updating `ledger`. Large batches go to the blocking pool with
+/// owned inputs (the catalog is shared), so a fan-out does not stall the async workers.
+async fn evaluate(cx: &Ctx, ledger: &mut SeatLedger, inputs: Vec<UserInput>) -> Result<Evaluation> {
+    if inputs.len() < BLOCKING_THRESHOLD {
+        return Ok(cx.engine().evaluate_derived(ledger, &inputs));
     }
-    let n = outs.iter().filter(|o| o.changed).count();
-    tx.replace_path_states(&clear, &rows).await?;
-    Ok(n)
+    let catalog = cx.catalog.clone();
+    let country = cx.tenant.country;
+    let now = cx.now;
+    let mut owned = std::mem::take(ledger);
+    let joined = tokio::task::spawn_blocking(move || {
+        let e = Engine::new(&catalog, Some(country), now).evaluate_derived(&mut owned, &inputs);
+        (owned, e)
+    })
+    .await;
+    match joined {
+        Ok((back, e)) => {
+            *ledger = back;
+            Ok(e)
+        }
+        // A panic in the engine is a bug: let it surface as the panic it is.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(crate::AppError::Corrupt(format!(
+            "the licensing evaluation was cancelled: {e}"
+        ))),
+    }
+}
+
+/// Purges users for good (D7): their licensing intent goes first, then `reconcile` drops their
+/// states and gives their seats to waiting users, then the users themselves go. Derived state
+/// is written by the engine's result only, as everywhere.
+pub(crate) async fn purge(tx: &mut TenantTx, cx: &Ctx, users: &[UserId]) -> Result<Reconciled> {
+    for u in users {
+        tx.remove_user_claims(*u).await?;
+    }
+    let groups = Groups::load(tx).await?;
+    let r = reconcile(tx, cx, &groups, users, &[]).await?;
+    for u in users {
+        tx.hard_delete_user(*u).await?;
+    }
+    Ok(r)
 }

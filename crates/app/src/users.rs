@@ -2,6 +2,7 @@
 
 use crate::audit::{Actor, Audit};
 use crate::authz::Action;
+use crate::error::{Problem, ProductRef};
 use crate::groups::sync_dynamic_for_user;
 use crate::reconcile::{reconcile, Ctx, Groups};
 use crate::{now, App, AppError, Result};
@@ -72,8 +73,9 @@ pub fn generate_password() -> String {
     String::from_utf8(chars).unwrap_or_default()
 }
 
-pub(crate) fn hash_password(p: &Password) -> Result<String> {
-    hash_secret(p.expose())
+/// An argon2id PHC string of a password, computed off the async threads.
+pub(crate) async fn hash_password(p: &Password) -> Result<String> {
+    hash_secret_blocking(p.expose().to_string()).await
 }
 
 /// An argon2id PHC string of a secret.
@@ -83,6 +85,14 @@ pub(crate) fn hash_secret(secret: &str) -> Result<String> {
         .hash_password(secret.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| AppError::Corrupt(format!("password hashing failed: {e}")))
+}
+
+/// [`hash_secret`] on tokio's blocking pool: an argon2 hash takes tens of milliseconds of CPU,
+/// which must not stall the async worker threads that serve other requests (issue 7 item 8).
+pub(crate) async fn hash_secret_blocking(secret: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || hash_secret(&secret))
+        .await
+        .map_err(|e| AppError::Corrupt(format!("password hashing failed: {e}")))?
 }
 
 /// Checks a password against a stored argon2id hash.
@@ -96,12 +106,47 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A hash of a random secret with the same parameters as every stored hash: verifying against
+/// it costs what verifying against a real hash costs, and never succeeds.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let secret = uuid::Uuid::new_v4().to_string();
+        hash_secret(&secret).unwrap_or_default()
+    })
+}
+
+/// Verifies a password on the blocking pool. With no stored hash (an unknown user or app, a
+/// user without a password) it verifies against [`dummy_hash`] and answers `false`, so an
+/// unknown name takes as long as a wrong password (issue 7 item 17: no enumeration by timing).
+pub(crate) async fn verify_blocking(hash: Option<String>, password: String) -> bool {
+    tokio::task::spawn_blocking(move || match hash {
+        Some(h) if argon2::PasswordHash::new(&h).is_ok() => verify_password(&h, &password),
+        _ => {
+            let _ = verify_password(dummy_hash(), &password);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
 fn clean(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 pub(crate) fn bad(m: impl Into<String>) -> AppError {
     AppError::BadRequest(m.into())
+}
+
+/// A missing (`None`) or invalid property of a user.
+fn property(property: &'static str, value: Option<&str>) -> AppError {
+    Problem::Property {
+        resource: "User",
+        property,
+        value: value.map(str::to_string),
+    }
+    .into()
 }
 
 fn parse_location(l: Option<String>) -> Result<Option<UsageLocation>> {
@@ -130,23 +175,23 @@ impl App {
         tenant: &Tenant,
         n: NewUser,
         at: Timestamp,
-    ) -> Result<(User, Option<String>)> {
+    ) -> Result<(User, Option<String>, Password)> {
         let upn = Upn::parse(&n.upn).map_err(|e| bad(e.to_string()))?;
         // Guests carry their home address in the alias (`…#EXT#@tenant`), members need a
         // verified domain of the tenant.
         if !tenant.has_domain(upn.domain()) {
-            return Err(bad("The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization."));
+            return Err(Problem::UnverifiedDomain {
+                upn: upn.to_string(),
+                domains: tenant.domains.clone(),
+            }
+            .into());
         }
         let display_name = n.display_name.trim().to_string();
         if display_name.is_empty() {
-            return Err(bad(
-                "A value is required for property 'displayName' of resource 'User'.",
-            ));
+            return Err(property("displayName", None));
         }
         if display_name.chars().count() > 256 {
-            return Err(bad(
-                "Invalid value specified for property 'displayName' of resource 'User'.",
-            ));
+            return Err(property("displayName", Some(&display_name)));
         }
         let nick = clean(n.mail_nickname).unwrap_or_else(|| upn.alias().replace('#', "_"));
         if nick.chars().count() > 64
@@ -154,9 +199,7 @@ impl App {
                 '@', ' ', '(', ')', '\\', '[', ']', '"', ';', ':', '<', '>', ',',
             ])
         {
-            return Err(bad(
-                "Invalid value specified for property 'mailNickname' of resource 'User'.",
-            ));
+            return Err(property("mailNickname", Some(&nick)));
         }
         let (password, generated) = match n.password {
             Some(p) => (p, None),
@@ -165,19 +208,16 @@ impl App {
                 (g.clone(), Some(g))
             }
         };
-        let password = Password::parse(&password).map_err(|_| {
-            bad("The specified password does not comply with password complexity requirements. Please provide a different password.")
-        })?;
+        let password =
+            Password::parse(&password).map_err(|e| Problem::WeakPassword { why: e.to_string() })?;
         for (name, v, max) in [
             ("givenName", &n.given_name, 64),
             ("surname", &n.surname, 64),
             ("jobTitle", &n.job_title, 128),
             ("department", &n.department, 64),
         ] {
-            if v.as_ref().is_some_and(|s| s.chars().count() > max) {
-                return Err(bad(format!(
-                    "Invalid value specified for property '{name}' of resource 'User'."
-                )));
+            if let Some(s) = v.as_ref().filter(|s| s.chars().count() > max) {
+                return Err(property(name, Some(s)));
             }
         }
         let user = User {
@@ -208,13 +248,14 @@ impl App {
             state: clean(n.state),
             postal_code: clean(n.postal_code),
             country: clean(n.country),
-            password_hash: Some(hash_password(&password)?),
+            // Hashed by the caller, off the async threads.
+            password_hash: None,
             force_change_password: n.force_change_password,
             created_at: at,
             deleted_at: None,
             on_premises_sync_enabled: None,
         };
-        Ok((user, generated))
+        Ok((user, generated, password))
     }
 
     /// Creates a user; returns it with the generated password, if one was generated.
@@ -233,12 +274,14 @@ impl App {
         if !allowed {
             return Err(AppError::forbidden());
         }
-        let (user, generated) = self.build_user(tenant, n, now())?;
+        let (mut user, generated, password) = self.build_user(tenant, n, now())?;
+        user.password_hash = Some(hash_password(&password).await?);
         let (mut tx, cx) = self.begin(tenant).await?;
         if tx.user_by_upn(&user.upn).await?.is_some() {
-            return Err(bad(
-                "Another object with the same value for property userPrincipalName already exists.",
-            ));
+            return Err(Problem::DuplicateUpn {
+                upn: user.upn.clone(),
+            }
+            .into());
         }
         tx.insert_user(&user).await?;
         let groups = Groups::load(&mut tx).await?;
@@ -315,9 +358,7 @@ impl App {
         if let Some(d) = p.display_name {
             let d = d.trim().to_string();
             if d.is_empty() {
-                return Err(bad(
-                    "Invalid value specified for property 'displayName' of resource 'User'.",
-                ));
+                return Err(property("displayName", Some(&d)));
             }
             u.display_name = d;
         }
@@ -344,6 +385,24 @@ impl App {
         }
         if let Some(v) = p.user_type {
             u.user_type = v;
+        }
+        if old.usage_location.is_some() && u.usage_location.is_none() {
+            // A change that takes a license away is never silent: direct licenses need the
+            // user's own location (U1), so clearing it is refused while the user holds any.
+            let mut direct: Vec<ProductRef> = tx
+                .direct_assignments(Some(&[u.id]))
+                .await?
+                .iter()
+                .map(|d| ProductRef::of(&cx.catalog, d.1))
+                .collect();
+            if !direct.is_empty() {
+                direct.sort_by(|a, b| a.name.cmp(&b.name));
+                return Err(Problem::LocationNeeded {
+                    user: u.upn.clone(),
+                    products: direct,
+                }
+                .into());
+            }
         }
         tx.update_user(&u).await?;
         let groups = Groups::load(&mut tx).await?;
@@ -445,7 +504,7 @@ impl App {
         let (mut tx, cx) = self.begin(tenant).await?;
         let u = find_deleted_user(&mut tx, key).await?;
         ensure_may_manage(&mut tx, actor, &u).await?;
-        tx.hard_delete_user(u.id).await?;
+        crate::reconcile::purge(&mut tx, &cx, &[u.id]).await?;
         commit_user_event(tx, actor, cx.now, "Hard Delete user", &u).await?;
         Ok(u)
     }
@@ -464,7 +523,7 @@ impl App {
             return Err(AppError::forbidden());
         }
         let p = Password::parse(password).map_err(|e| bad(e.to_string()))?;
-        let hash = hash_password(&p)?;
+        let hash = hash_password(&p).await?;
         let (mut tx, cx) = self.begin(tenant).await?;
         let mut u = find_user(&mut tx, key).await?;
         ensure_may_manage(&mut tx, actor, &u).await?;
@@ -487,8 +546,9 @@ impl App {
             .collect();
         let system = Actor::System;
         let mut audit = Audit::new(&system, cx.now);
+        let ids: Vec<UserId> = expired.iter().map(|u| u.id).collect();
+        crate::reconcile::purge(&mut tx, &cx, &ids).await?;
         for u in &expired {
-            tx.hard_delete_user(u.id).await?;
             audit.push(
                 "UserManagement",
                 "Hard Delete user",
@@ -552,7 +612,15 @@ pub(crate) async fn find_user(tx: &mut TenantTx, key: &str) -> Result<User> {
     } else if let Some(u) = tx.user_by_upn(key).await? {
         return Ok(u);
     }
-    Err(AppError::not_found(key))
+    Err(unknown_user(key))
+}
+
+pub(crate) fn unknown_user(key: &str) -> AppError {
+    Problem::UnknownUser {
+        key: key.to_string(),
+        close: Vec::new(),
+    }
+    .into()
 }
 
 pub(crate) async fn find_deleted_user(tx: &mut TenantTx, key: &str) -> Result<User> {
@@ -561,11 +629,11 @@ pub(crate) async fn find_deleted_user(tx: &mut TenantTx, key: &str) -> Result<Us
         if let Some(u) = tx.user(id).await?.filter(|u| u.is_deleted()) {
             return Ok(u);
         }
-        return Err(AppError::not_found(key));
+        return Err(unknown_user(key));
     }
     let mut hits = tx.deleted_users_by_upn(key).await?;
     match hits.len() {
-        0 => Err(AppError::not_found(key)),
+        0 => Err(unknown_user(key)),
         1 => Ok(hits.remove(0)),
         n => Err(bad(format!(
             "{n} deleted users have the name '{key}': restore one by its id"

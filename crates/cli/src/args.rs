@@ -74,6 +74,23 @@ pub enum Command {
     /// Benchmarks against the architecture targets (on a temporary database unless --db).
     #[command(subcommand)]
     Bench(BenchCmd),
+    /// Background jobs (group license changes): their state, failures and retries.
+    #[command(subcommand)]
+    Job(JobCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobCmd {
+    /// Jobs not complete (queued, running, failed); with --all also the complete ones.
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// Queue a failed job again (with a fresh count of attempts) and run it now.
+    Retry {
+        /// The job id (from `skuld job list`).
+        id: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -235,6 +252,16 @@ pub enum UserCmd {
     PurgeExpired,
     /// Evaluate the user's licenses again.
     Reprocess { user: String },
+    /// Change a user's password as the user does: the current password is checked (with smart
+    /// lockout) and "must change at next sign-in" is cleared. Without the flags, reads the
+    /// current and then the new password from stdin, one a line.
+    Password {
+        user: String,
+        #[arg(long)]
+        current: Option<String>,
+        #[arg(long)]
+        new: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

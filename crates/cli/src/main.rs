@@ -3,12 +3,14 @@
 
 mod args;
 mod commands;
+mod jobs;
 mod render;
 
 use anyhow::Context;
 use clap::Parser;
 
 fn main() {
+    quiet_on_closed_stdout();
     let cli = args::Cli::parse();
     // Logs go to stderr: off for commands unless RUST_LOG asks for them; the server logs every
     // request and its background work at info.
@@ -44,6 +46,27 @@ fn main() {
     }
 }
 
+/// `skuld … | head -1` closes stdout early; `println!` then panics on EPIPE. A reader that
+/// stopped reading is not an error: exit quietly with the shell's SIGPIPE status (128 + 13), as
+/// `cat`, `grep` and friends do, instead of printing a panic and exiting 101 (issue 7 item 12).
+/// (Restoring SIGPIPE's default action would need `unsafe` libc calls, which the workspace
+/// forbids.) Every other panic keeps the default report.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 /// The database URL: `--db`/`SKULD_DB`, else `skuld.db` in the current directory.
 fn database_url(db: &Option<String>) -> String {
     db.clone().unwrap_or_else(|| "skuld.db".to_string())
@@ -73,9 +96,13 @@ async fn run(cli: args::Cli) -> anyhow::Result<i32> {
     }
     // Group license jobs a previous process left unfinished run before anything else, so
     // every command sees a consistent directory (D13; `serve` does this in its worker).
-    let resumed = app.run_open_jobs().await?;
-    if resumed > 0 {
-        eprintln!("finished {resumed} group license job(s) an earlier run left open");
+    // A job that fails is recorded (see `skuld job list`) and never stops the command. A job
+    // another process holds is waited for a little: a live server finishes it, and a crashed
+    // process's lease expires within seconds.
+    match app.settle_jobs(std::time::Duration::from_secs(20)).await {
+        Ok(0) => {}
+        Ok(n) => eprintln!("finished {n} group license job(s) an earlier run left open"),
+        Err(e) => eprintln!("warning: cannot run open group license jobs: {e}"),
     }
     commands::dispatch(&app, cli.tenant.as_deref(), cli.command, &out).await
 }

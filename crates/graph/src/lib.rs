@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod metadata;
 pub mod odata;
 pub mod openapi;
 pub mod routes;
@@ -77,6 +78,12 @@ routes! {
     "/v1.0/me" => {
         get users::me: "Get the signed-in user",
     }
+    "/v1.0/me/changePassword" => {
+        post auth::change_my_password: "Change the signed-in user's password (204)",
+    }
+    "/v1.0/users/{key}/changePassword" => {
+        post auth::change_user_password: "Change the signed-in user's own password (204)",
+    }
     "/v1.0/groups" => {
         get groups::list: "List groups",
         post groups::create: "Create a group",
@@ -88,6 +95,12 @@ routes! {
     }
     "/v1.0/groups/{key}/members" => {
         get groups::members: "List a group's direct members",
+    }
+    "/v1.0/groups/{key}/members/$count" => {
+        get groups::members_count: "Count a group's direct members (needs ConsistencyLevel: eventual)",
+    }
+    "/v1.0/groups/{key}/transitiveMembers/$count" => {
+        get groups::transitive_members_count: "Count a group's members through nested groups (needs ConsistencyLevel: eventual)",
     }
     "/v1.0/groups/{key}/members/$ref" => {
         post groups::add_member_ref: "Add a member",
@@ -162,11 +175,20 @@ routes! {
     "/{tenant}/oauth2/v2.0/token" => {
         post auth::token: "Get an access token (client_credentials or password)",
     }
+    "/{tenant}/oauth2/v2.0/changepassword" => {
+        post auth::change_password_form: "Change a password that must be changed before sign-in (form: username, password, new_password; 204)",
+    }
     "/{tenant}/v2.0/.well-known/openid-configuration" => {
         get auth::openid_configuration: "OpenID discovery document",
     }
     "/{tenant}/discovery/v2.0/keys" => {
         get auth::jwks: "Token signing keys (JWKS)",
+    }
+    "/v1.0/$metadata" => {
+        get metadata::document: "The CSDL of the served surface (a slice of Microsoft's Graph v1.0 metadata)",
+    }
+    "/" => {
+        get root: "Where things are: the Graph API, its metadata, this document, liveness",
     }
     "/healthz" => {
         get healthz: "Liveness",
@@ -184,15 +206,19 @@ pub fn operations() -> Vec<openapi::Op> {
 /// The Graph router: every endpoint, the token endpoint, discovery, `/healthz` and
 /// `/openapi.json`.
 pub fn router(state: GraphState) -> Router {
+    // The catch-panic layer sits on the inner router too, so that a panic inside one request
+    // of a `$batch` answers that request alone.
     let api = api_routes()
         .0
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked));
     let _ = state.batch_router.set(api.clone());
     let normalised = tower::ServiceExt::map_request(api, normalise);
     Router::new()
         .fallback_service(normalised)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn(ids))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
@@ -210,6 +236,123 @@ pub fn router(state: GraphState) -> Router {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Where the admin center is mounted, once it exists (another issue builds it). When it is set,
+/// `GET /` names it; the admin center itself then answers browsers (`Accept: text/html`) at `/`
+/// in place of [`root`]'s JSON.
+pub const ADMIN_CENTER: Option<&str> = None;
+
+/// `GET /`: a small JSON index of what this server answers.
+async fn root(base: body::Base) -> Response {
+    let r = &base.root;
+    body::json(
+        StatusCode::OK,
+        serde_json::json!({
+            "name": "skuld",
+            "description": "A self-hosted license directory serving the licensing slice of Microsoft Graph v1.0",
+            "graph": format!("{r}/v1.0"),
+            "metadata": format!("{r}/v1.0/$metadata"),
+            "openapi": format!("{r}/openapi.json"),
+            "health": format!("{r}/healthz"),
+            "adminCenter": ADMIN_CENTER.map(|p| format!("{r}{p}")),
+        }),
+    )
+}
+
+/// The header a response caught by the catch-panic layer carries (tests assert it never
+/// appears).
+pub const PANIC_MARKER: &str = "x-skuld-caught-panic";
+
+/// The last line of defence: a handler that panicked answers Graph's 500 envelope instead of
+/// dropping the connection.
+fn panicked(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    tracing::error!(panic = what, "a request handler panicked");
+    let mut r = axum::response::IntoResponse::into_response(GraphError::internal(
+        "An internal server error occurred.",
+    ));
+    r.headers_mut()
+        .insert(PANIC_MARKER, HeaderValue::from_static("true"));
+    r
+}
+
+/// The ids of the request being answered, for `$batch` to reuse in its inner envelopes.
+#[derive(Debug, Clone)]
+pub struct RequestIds {
+    pub request_id: String,
+    pub client_request_id: String,
+}
+
+/// The Graph code for a status that reached the client without a [`GraphError`] (an axum
+/// extractor rejection, a body limit).
+fn code_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        404 => "Request_ResourceNotFound",
+        413 => "Request_EntityTooLarge",
+        500..=599 => "Service_InternalServerError",
+        _ => "Request_BadRequest",
+    }
+}
+
+/// Turns an error response into Graph's envelope with these ids: a [`GraphError`] (its
+/// [`ErrorMark`]) is rendered again with the ids; any other 4xx/5xx that is not JSON (axum's
+/// `Path`, `Query`, `Json`, `Form` rejections, which answer `text/plain`) becomes an envelope
+/// with its status and its text. Everything else passes unchanged.
+pub async fn envelope(resp: Response, request_id: &str, client_request_id: &str) -> Response {
+    let e = if let Some(ErrorMark(e)) = resp.extensions().get::<ErrorMark>().cloned() {
+        e
+    } else {
+        let status = resp.status();
+        let is_json = resp
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if status.as_u16() < 400 || is_json {
+            return resp;
+        }
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            body::too_large()
+        } else {
+            let (parts, b) = resp.into_parts();
+            let bytes = axum::body::to_bytes(b, 2048).await.unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes).trim().to_string();
+            let message = if text.is_empty() {
+                parts
+                    .status
+                    .canonical_reason()
+                    .unwrap_or("Bad request.")
+                    .to_string()
+            } else {
+                text
+            };
+            let mut e = GraphError::new(parts.status, code_for(parts.status), message);
+            if parts.status == StatusCode::METHOD_NOT_ALLOWED {
+                e = GraphError::method_not_allowed();
+            }
+            let mut fresh = body::json(e.status, e.body(request_id, client_request_id));
+            for (k, v) in &parts.headers {
+                if k != axum::http::header::CONTENT_LENGTH && k != axum::http::header::CONTENT_TYPE
+                {
+                    fresh.headers_mut().insert(k.clone(), v.clone());
+                }
+            }
+            return fresh;
+        }
+    };
+    let mut fresh = body::json(e.status, e.body(request_id, client_request_id));
+    for (k, v) in resp.headers() {
+        // The new body has its own length.
+        if k != axum::http::header::CONTENT_LENGTH && k != axum::http::header::CONTENT_TYPE {
+            fresh.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    fresh
 }
 
 async fn method_not_allowed() -> GraphError {
@@ -278,6 +421,16 @@ fn normalise(mut req: Request) -> Request {
     req
 }
 
+/// Whether a (still percent-encoded) path holds an escaped control character.
+pub(crate) fn has_control_escape(path: &str) -> bool {
+    let b = path.as_bytes();
+    b.windows(3).any(|w| {
+        w[0] == b'%'
+            && ((w[1] == b'0' || w[1] == b'1') && w[2].is_ascii_hexdigit()
+                || w[1] == b'7' && (w[2] == b'f' || w[2] == b'F'))
+    })
+}
+
 /// Where the caller extractor leaves the resource units a request was charged.
 #[derive(Debug, Clone, Default)]
 pub struct ResourceUnits(pub std::sync::Arc<std::sync::atomic::AtomicU32>);
@@ -295,23 +448,25 @@ async fn ids(mut req: Request, next: Next) -> Response {
         .filter(|v| v.len() <= 100)
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let mut resp = next.run(req).await;
-    if let Some(ErrorMark(e)) = resp.extensions().get::<ErrorMark>().cloned() {
-        let body = e.body(&request_id, &client_request_id);
-        let mut fresh = body::json(e.status, body);
-        for (k, v) in resp.headers() {
-            // The new body has its own length.
-            if k != axum::http::header::CONTENT_LENGTH && k != axum::http::header::CONTENT_TYPE {
-                fresh.headers_mut().insert(k.clone(), v.clone());
-            }
+    // A control character in a path segment (`%00`, `%0A`, …) names nothing, and PostgreSQL
+    // refuses NUL in text: answer before any handler looks it up.
+    if has_control_escape(req.uri().path()) {
+        let e = GraphError::bad_request("The request URI is not valid.");
+        let mut r = body::json(e.status, e.body(&request_id, &client_request_id));
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            r.headers_mut().insert("request-id", v);
         }
-        resp = fresh;
-    } else if resp.status() == StatusCode::PAYLOAD_TOO_LARGE
-        && resp.headers().get("content-type").is_none()
-    {
-        let e = body::too_large();
-        resp = body::json(e.status, e.body(&request_id, &client_request_id));
+        if let Ok(v) = HeaderValue::from_str(&client_request_id) {
+            r.headers_mut().insert("client-request-id", v);
+        }
+        return r;
     }
+    req.extensions_mut().insert(RequestIds {
+        request_id: request_id.clone(),
+        client_request_id: client_request_id.clone(),
+    });
+    let resp = next.run(req).await;
+    let mut resp = envelope(resp, &request_id, &client_request_id).await;
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         h.insert("request-id", v);
@@ -325,4 +480,56 @@ async fn ids(mut req: Request, next: Next) -> Response {
         h.insert("x-ms-resource-unit", HeaderValue::from(ru));
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    /// Item 14's last line of defence: a panicking handler answers Graph's 500 envelope, with
+    /// the request's ids and the marker the router tests look for.
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_graph_500() {
+        async fn boom() -> &'static str {
+            panic!("boom")
+        }
+        let app = Router::new()
+            .route("/p", axum::routing::get(boom))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+            .layer(axum::middleware::from_fn(ids));
+        let req = Request::builder()
+            .uri("/p")
+            .header("client-request-id", "c-1")
+            .body(Body::empty())
+            .unwrap();
+        let resp = app.oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(resp.headers()[PANIC_MARKER], "true");
+        let rid = resp.headers()["request-id"].to_str().unwrap().to_string();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["error"]["code"], "Service_InternalServerError");
+        assert_eq!(v["error"]["innerError"]["request-id"], rid.as_str());
+        assert_eq!(v["error"]["innerError"]["client-request-id"], "c-1");
+    }
+
+    #[test]
+    fn control_escapes_are_found_in_paths() {
+        for p in ["/users/%00", "/users/a%0Ab", "/x/%1f", "/x/%7F"] {
+            assert!(has_control_escape(p), "{p}");
+        }
+        for p in [
+            "/users/a%20b",
+            "/users/%27x%27",
+            "/users/%FF",
+            "/x/%2",
+            "/x/%",
+        ] {
+            assert!(!has_control_escape(p), "{p}");
+        }
+    }
 }

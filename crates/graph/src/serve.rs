@@ -45,10 +45,34 @@ pub fn self_signed(dir: &std::path::Path) -> anyhow::Result<(PathBuf, PathBuf)> 
         "127.0.0.1".to_string(),
         "::1".to_string(),
     ])?;
-    std::fs::write(&key, c.key_pair.serialize_pem())
+    write_private(&key, c.key_pair.serialize_pem().as_bytes())
         .with_context(|| format!("writing {}", key.display()))?;
     std::fs::write(&cert, c.cert.pem()).with_context(|| format!("writing {}", cert.display()))?;
     Ok((cert, key))
+}
+
+/// Writes a file only its owner can read (mode 0600 from the start, not chmod-ed afterwards):
+/// private keys.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        o.mode(0o600);
+        let mut f = o.open(path)?;
+        // An existing file keeps its mode on open: tighten it too.
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let mut f = o.open(path)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    }
 }
 
 /// The background worker: runs queued group license jobs as soon as they are queued (and
@@ -115,7 +139,8 @@ pub async fn serve(
     cfg: ServeConfig,
     on_ready: impl FnOnce(SocketAddr, Option<(SocketAddr, Option<PathBuf>)>),
 ) -> anyhow::Result<()> {
-    let keys = Keys::load_or_create(&app).await?;
+    let sealing = crate::auth::SealingKey::from_env_or_file(&cfg.data_dir)?;
+    let keys = Keys::load_or_create(&app, &sealing).await?;
     let mut state = GraphState::new(app.clone(), keys);
     state.public_url = cfg.public_url.clone();
     state.throttle = Arc::new(Throttle::new(cfg.limits));
@@ -150,7 +175,7 @@ pub async fn serve(
         let svc = router
             .clone()
             .layer(Extension(Scheme("https")))
-            .into_make_service();
+            .into_make_service_with_connect_info::<SocketAddr>();
         tls_task = Some(tokio::spawn(async move { server.serve(svc).await }));
         tls_info = Some((tls_addr, generated));
     }
@@ -159,7 +184,9 @@ pub async fn serve(
     let worker_task = tokio::spawn(worker(app.clone(), state.jobs.clone(), stop_rx));
     let http = axum::serve(
         listener,
-        router.layer(Extension(Scheme("http"))).into_make_service(),
+        router
+            .layer(Extension(Scheme("http")))
+            .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
         shutdown_signal().await;
@@ -172,6 +199,6 @@ pub async fn serve(
     }
     let _ = stop_tx.send(true);
     let _ = worker_task.await;
-    app.store().close().await;
+    app.close().await;
     res.context("serving HTTP")
 }

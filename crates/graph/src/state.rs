@@ -10,6 +10,24 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Scheme(pub &'static str);
 
+/// The clock of sign-in decisions (smart lockout): the system clock shifted by an offset that
+/// tests move forward instead of sleeping.
+#[derive(Debug, Clone, Default)]
+pub struct Clock(Arc<std::sync::atomic::AtomicI64>);
+
+impl Clock {
+    pub fn now(&self) -> skuld_domain::Timestamp {
+        let offset = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        skuld_domain::Timestamp(skuld_app::now().0 + offset)
+    }
+
+    /// Moves this clock (and every clone of it) forward.
+    pub fn advance(&self, by: std::time::Duration) {
+        self.0
+            .fetch_add(by.as_millis() as i64, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// The state of the Graph router.
 #[derive(Clone)]
 pub struct GraphState {
@@ -23,6 +41,8 @@ pub struct GraphState {
     pub jobs: Arc<tokio::sync::Notify>,
     /// The router itself, for `$batch` to run its requests through.
     pub batch_router: Arc<std::sync::OnceLock<axum::Router>>,
+    /// The clock of smart lockout.
+    pub clock: Clock,
 }
 
 impl GraphState {
@@ -34,6 +54,7 @@ impl GraphState {
             throttle: Arc::new(Throttle::default()),
             jobs: Arc::new(tokio::sync::Notify::new()),
             batch_router: Arc::new(std::sync::OnceLock::new()),
+            clock: Clock::default(),
         }
     }
 

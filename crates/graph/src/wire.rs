@@ -170,7 +170,8 @@ fn user_prop(u: &User, lic: Option<&UserLicensing>, catalog: &Catalog, p: &str) 
             Some(l) => license_props(l, catalog, other),
             None => license_props(&UserLicensing::default(), catalog, other),
         },
-        _ => Value::Null,
+        // Declared by Graph, not stored by skuld.
+        other => crate::metadata::absent("user", other),
     }
 }
 
@@ -197,13 +198,14 @@ pub fn user(
     m
 }
 
-/// The group properties returned by default.
+/// The group properties returned by default, in Graph's order (the "List groups" response
+/// of Graph's v1.0 reference). `creationOptions`, which Graph also returns, is not declared in
+/// the v1.0 CSDL and is left out.
 pub const GROUP_DEFAULT: &[&str] = &[
     "id",
     "deletedDateTime",
     "classification",
     "createdDateTime",
-    "creationOptions",
     "description",
     "displayName",
     "expirationDateTime",
@@ -214,6 +216,11 @@ pub const GROUP_DEFAULT: &[&str] = &[
     "mailNickname",
     "membershipRule",
     "membershipRuleProcessingState",
+    "onPremisesDomainName",
+    "onPremisesLastSyncDateTime",
+    "onPremisesNetBiosName",
+    "onPremisesSamAccountName",
+    "onPremisesSecurityIdentifier",
     "onPremisesSyncEnabled",
     "preferredDataLocation",
     "preferredLanguage",
@@ -224,7 +231,10 @@ pub const GROUP_DEFAULT: &[&str] = &[
     "securityEnabled",
     "securityIdentifier",
     "theme",
+    "uniqueName",
     "visibility",
+    "onPremisesProvisioningErrors",
+    "serviceProvisioningErrors",
 ];
 
 /// Extra group data that comes from other tables.
@@ -262,7 +272,7 @@ fn group_prop(g: &Group, x: &GroupExtra, p: &str) -> Value {
         | "preferredLanguage"
         | "theme" => Value::Null,
         "createdDateTime" | "renewedDateTime" => dt(g.created_at),
-        "creationOptions" | "resourceBehaviorOptions" | "resourceProvisioningOptions" => json!([]),
+        "resourceBehaviorOptions" | "resourceProvisioningOptions" => json!([]),
         "description" => opt(&g.description),
         "displayName" => Value::String(g.display_name.clone()),
         "groupTypes" => {
@@ -327,7 +337,8 @@ fn group_prop(g: &Group, x: &GroupExtra, p: &str) -> Value {
         "licenseProcessingState" => json!({
             "state": x.processing.clone().unwrap_or_else(|| "ProcessingComplete".into())
         }),
-        _ => Value::Null,
+        // Declared by Graph, not stored by skuld (the onPremises* of a cloud-only group).
+        other => crate::metadata::absent("group", other),
     }
 }
 

@@ -10,10 +10,12 @@
 mod codec;
 mod platform;
 mod query;
+mod signin;
 mod tenant_tx;
 
 pub use codec::{decode_plans, encode_plans};
-pub use platform::{AppRow, JobRow};
+pub use platform::{AppRow, JobRow, JOB_COMPLETE, JOB_FAILED, JOB_IN_PROGRESS, JOB_QUEUED};
+pub use signin::SignInFailures;
 pub use tenant_tx::{
     AuditRow, GroupAssignmentRow, MemberKind, MembershipRow, StoredPathState, TenantTx,
 };
@@ -94,6 +96,9 @@ impl Store {
         } else {
             (format!("sqlite://{}", with_mode(url)), Backend::Sqlite)
         };
+        if backend == Backend::Sqlite {
+            private_files(&url);
+        }
         let opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
         let pool = match backend {
             Backend::Sqlite => {
@@ -144,9 +149,18 @@ impl Store {
         Ok(TenantTx::new(tx, tenant, self.backend))
     }
 
-    /// Starts a read transaction for one tenant (a consistent snapshot, no lock).
+    /// Starts a read transaction for one tenant: one consistent snapshot, no lock. On
+    /// PostgreSQL that is a `REPEATABLE READ, READ ONLY` transaction (at the default READ
+    /// COMMITTED every statement would see the latest commit, so a reader like `doctor` could
+    /// mix states from before and after a concurrent write, issue 7 item 5); SQLite's deferred
+    /// transaction holds one snapshot from its first read on (WAL).
     pub async fn read(&self, tenant: TenantId) -> Result<TenantTx> {
-        let tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
         Ok(TenantTx::new(tx, tenant, self.backend))
     }
 
@@ -221,6 +235,36 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             created_at: Timestamp(r.try_get("created_at")?),
         })
+    }
+}
+
+/// Creates the SQLite file with mode 0600 before SQLite opens it (SQLite gives its `-wal` and
+/// `-shm` files the database file's mode), and tightens the files of an older version that
+/// were created 0644: the database holds password hashes and the sealed signing key.
+fn private_files(url: &str) {
+    let path = url.trim_start_matches("sqlite://");
+    let path = path.split('?').next().unwrap_or("");
+    if path.is_empty() || path.starts_with(':') || path.contains("mode=memory") {
+        return;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path);
+        for p in [
+            path.to_string(),
+            format!("{path}-wal"),
+            format!("{path}-shm"),
+        ] {
+            if std::path::Path::new(&p).exists() {
+                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+            }
+        }
     }
 }
 

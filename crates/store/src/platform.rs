@@ -25,13 +25,54 @@ pub struct JobRow {
     /// `group_license`.
     pub kind: String,
     pub target_id: uuid::Uuid,
-    /// `QueuedForProcessing`, `ProcessingInProgress` or `ProcessingComplete`.
+    /// `QueuedForProcessing`, `ProcessingInProgress`, `ProcessingComplete`, or
+    /// `ProcessingFailed` once it gave up.
     pub state: String,
     pub actor: String,
     pub result: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Runs that failed since the job was queued (or retried by hand).
+    pub attempts: i64,
+    /// A queued job is not run before this time (backoff after a failure).
+    pub next_attempt_at: Timestamp,
+    pub last_error: String,
+    /// How many times a worker claimed the job.
+    pub runs: i64,
+    /// The worker holding the job, and until when (a crashed worker's lease expires).
+    pub lease_owner: String,
+    pub lease_until: Timestamp,
 }
+
+impl JobRow {
+    /// A job queued now, never run.
+    pub fn queued(kind: &str, target_id: uuid::Uuid, actor: String, at: Timestamp) -> JobRow {
+        JobRow {
+            id: uuid::Uuid::new_v4(),
+            kind: kind.to_string(),
+            target_id,
+            state: JOB_QUEUED.to_string(),
+            actor,
+            result: String::new(),
+            created_at: at,
+            updated_at: at,
+            attempts: 0,
+            next_attempt_at: at,
+            last_error: String::new(),
+            runs: 0,
+            lease_owner: String::new(),
+            lease_until: Timestamp(0),
+        }
+    }
+}
+
+pub const JOB_QUEUED: &str = "QueuedForProcessing";
+pub const JOB_IN_PROGRESS: &str = "ProcessingInProgress";
+pub const JOB_COMPLETE: &str = "ProcessingComplete";
+pub const JOB_FAILED: &str = "ProcessingFailed";
+
+/// Jobs a worker may still run (queued, or in progress under a lease that may have expired).
+const JOB_OPEN: &str = "state IN ('QueuedForProcessing', 'ProcessingInProgress')";
 
 fn uuid_col(r: &AnyRow, col: &str) -> Result<uuid::Uuid> {
     let s: String = r.try_get(col)?;
@@ -60,11 +101,17 @@ fn job_from_row(r: &AnyRow) -> Result<JobRow> {
         result: r.try_get("result")?,
         created_at: Timestamp(r.try_get("created_at")?),
         updated_at: Timestamp(r.try_get("updated_at")?),
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: Timestamp(r.try_get("next_attempt_at")?),
+        last_error: r.try_get("last_error")?,
+        runs: r.try_get("runs")?,
+        lease_owner: r.try_get("lease_owner")?,
+        lease_until: Timestamp(r.try_get("lease_until")?),
     })
 }
 
 const APP_COLS: &str = "app_id, object_id, display_name, secret_hash, permissions, created_at";
-const JOB_COLS: &str = "id, kind, target_id, state, actor, result, created_at, updated_at";
+const JOB_COLS: &str = "id, kind, target_id, state, actor, result, created_at, updated_at, attempts, next_attempt_at, last_error, runs, lease_owner, lease_until";
 
 impl TenantTx {
     pub async fn insert_app(&mut self, a: &AppRow) -> Result<()> {
@@ -115,7 +162,7 @@ impl TenantTx {
     }
 
     pub async fn insert_job(&mut self, j: &JobRow) -> Result<()> {
-        sqlx::query("INSERT INTO jobs (tenant_id, id, kind, target_id, state, actor, result, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        sqlx::query(&format!("INSERT INTO jobs (tenant_id, {JOB_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"))
             .bind(&self.tid)
             .bind(j.id.to_string())
             .bind(&j.kind)
@@ -125,27 +172,111 @@ impl TenantTx {
             .bind(&j.result)
             .bind(j.created_at.0)
             .bind(j.updated_at.0)
+            .bind(j.attempts)
+            .bind(j.next_attempt_at.0)
+            .bind(&j.last_error)
+            .bind(j.runs)
+            .bind(&j.lease_owner)
+            .bind(j.lease_until.0)
             .execute(&mut *self.tx)
             .await?;
         Ok(())
     }
 
-    pub async fn set_job_state(
+    /// Claims a job for `owner` until `until`: succeeds only when the job is open, due, and
+    /// nobody holds an unexpired lease on it (one UPDATE, `rows_affected == 1`), so two workers
+    /// never both claim one job. Counts the run.
+    pub async fn claim_job(
         &mut self,
         id: uuid::Uuid,
-        state: &str,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool> {
+        let n = sqlx::query(&format!(
+            "UPDATE jobs SET state = 'ProcessingInProgress', lease_owner = $3, lease_until = $5, runs = runs + 1, updated_at = $4
+             WHERE tenant_id = $1 AND id = $2 AND {JOB_OPEN} AND next_attempt_at <= $4 AND lease_until <= $4"
+        ))
+        .bind(&self.tid)
+        .bind(id.to_string())
+        .bind(owner)
+        .bind(now.0)
+        .bind(until.0)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Marks a job `owner` holds complete with its result and releases the lease; false when
+    /// `owner` no longer holds it (then the caller must not commit its work).
+    pub async fn complete_job(
+        &mut self,
+        id: uuid::Uuid,
+        owner: &str,
         result: &str,
         at: Timestamp,
-    ) -> Result<()> {
-        sqlx::query("UPDATE jobs SET state = $3, result = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
-            .bind(&self.tid)
-            .bind(id.to_string())
-            .bind(state)
-            .bind(result)
-            .bind(at.0)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE jobs SET state = 'ProcessingComplete', result = $4, lease_owner = '', lease_until = 0, updated_at = $5
+             WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 AND state = 'ProcessingInProgress'",
+        )
+        .bind(&self.tid)
+        .bind(id.to_string())
+        .bind(owner)
+        .bind(result)
+        .bind(at.0)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Records a failed run of a job `owner` holds: queued again for `retry_at`, or
+    /// `ProcessingFailed` for good when `retry_at` is None. Releases the lease.
+    pub async fn fail_job(
+        &mut self,
+        id: uuid::Uuid,
+        owner: &str,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let (state, next) = match retry_at {
+            Some(t) => (JOB_QUEUED, t.0),
+            None => (JOB_FAILED, 0),
+        };
+        let n = sqlx::query(
+            "UPDATE jobs SET state = $4, attempts = attempts + 1, next_attempt_at = $5, last_error = $6, lease_owner = '', lease_until = 0, updated_at = $7
+             WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 AND state = 'ProcessingInProgress'",
+        )
+        .bind(&self.tid)
+        .bind(id.to_string())
+        .bind(owner)
+        .bind(state)
+        .bind(next)
+        .bind(error)
+        .bind(at.0)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Queues a job that failed (or waits for its backoff) again at once, with a fresh count
+    /// of attempts. False if the job is unknown, complete, or being run.
+    pub async fn retry_job(&mut self, id: uuid::Uuid, at: Timestamp) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE jobs SET state = 'QueuedForProcessing', attempts = 0, next_attempt_at = $3, updated_at = $3
+             WHERE tenant_id = $1 AND id = $2 AND (state = 'ProcessingFailed' OR (state = 'QueuedForProcessing' AND lease_until <= $3))",
+        )
+        .bind(&self.tid)
+        .bind(id.to_string())
+        .bind(at.0)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     pub async fn job(&mut self, id: uuid::Uuid) -> Result<Option<JobRow>> {
@@ -158,10 +289,10 @@ impl TenantTx {
         row.as_ref().map(job_from_row).transpose()
     }
 
-    /// Jobs of one target that are not complete, oldest first.
+    /// Jobs of one target that a worker may still run, oldest first.
     pub async fn open_jobs_for(&mut self, target: uuid::Uuid) -> Result<Vec<JobRow>> {
         let sql = format!(
-            "SELECT {JOB_COLS} FROM jobs WHERE tenant_id = $1 AND target_id = $2 AND state <> 'ProcessingComplete' ORDER BY created_at, id"
+            "SELECT {JOB_COLS} FROM jobs WHERE tenant_id = $1 AND target_id = $2 AND {JOB_OPEN} ORDER BY created_at, id"
         );
         let rows = sqlx::query(&sql)
             .bind(&self.tid)
@@ -171,10 +302,28 @@ impl TenantTx {
         rows.iter().map(job_from_row).collect()
     }
 
-    /// Every open job of the tenant, oldest first.
+    /// Every job of the tenant a worker may still run, oldest first.
     pub async fn open_jobs(&mut self) -> Result<Vec<JobRow>> {
         let sql = format!(
-            "SELECT {JOB_COLS} FROM jobs WHERE tenant_id = $1 AND state <> 'ProcessingComplete' ORDER BY created_at, id"
+            "SELECT {JOB_COLS} FROM jobs WHERE tenant_id = $1 AND {JOB_OPEN} ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&self.tid)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// Jobs for `skuld job list`: those not complete (open and failed), or all with `all`;
+    /// newest first.
+    pub async fn jobs(&mut self, all: bool) -> Result<Vec<JobRow>> {
+        let cond = if all {
+            ""
+        } else {
+            " AND state <> 'ProcessingComplete'"
+        };
+        let sql = format!(
+            "SELECT {JOB_COLS} FROM jobs WHERE tenant_id = $1{cond} ORDER BY created_at DESC, id"
         );
         let rows = sqlx::query(&sql)
             .bind(&self.tid)
@@ -185,29 +334,27 @@ impl TenantTx {
 }
 
 impl Store {
-    /// The newest token signing key: `(kid, base64 PKCS#8)`.
+    /// The token signing key in force: `(kid, stored private key)` (see migration 0006 for the
+    /// stored form).
     pub async fn signing_key(&self) -> Result<Option<(String, String)>> {
-        let row = sqlx::query(
-            "SELECT kid, private_key FROM signing_keys ORDER BY created_at DESC, kid LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?;
+        let row =
+            sqlx::query("SELECT kid, private_key FROM signing_key_slot WHERE slot = 'current'")
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|r| Ok((r.try_get("kid")?, r.try_get("private_key")?)))
             .transpose()
     }
 
-    /// Stores a signing key unless one exists already; returns the key in force (so two
-    /// servers starting at once agree on one key).
+    /// Stores a signing key unless one exists already; returns the key in force. Idempotent
+    /// under concurrency: every caller inserts into the same slot, the database keeps the first
+    /// row, and everyone reads back that row (so two servers starting at once agree on one key).
     pub async fn ensure_signing_key(
         &self,
         kid: &str,
         private_key: &str,
         at: Timestamp,
     ) -> Result<(String, String)> {
-        if let Some(k) = self.signing_key().await? {
-            return Ok(k);
-        }
-        sqlx::query("INSERT INTO signing_keys (kid, private_key, created_at) VALUES ($1, $2, $3) ON CONFLICT (kid) DO NOTHING")
+        sqlx::query("INSERT INTO signing_key_slot (slot, kid, private_key, created_at) VALUES ('current', $1, $2, $3) ON CONFLICT (slot) DO NOTHING")
             .bind(kid)
             .bind(private_key)
             .bind(at.0)
@@ -218,10 +365,23 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("no signing key after insert".into()))
     }
 
+    /// Replaces the stored form of the key in force if it is still `old` (sealing a key an
+    /// older version stored in plain form); `false` when another server changed it first.
+    pub async fn reseal_signing_key(&self, kid: &str, old: &str, new: &str) -> Result<bool> {
+        let n = sqlx::query("UPDATE signing_key_slot SET private_key = $3 WHERE slot = 'current' AND kid = $1 AND private_key = $2")
+            .bind(kid)
+            .bind(old)
+            .bind(new)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
     /// Tenants with open jobs, and the oldest open job's time.
     pub async fn tenants_with_open_jobs(&self) -> Result<Vec<TenantId>> {
         let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT tenant_id FROM jobs WHERE state <> 'ProcessingComplete' GROUP BY tenant_id ORDER BY MIN(created_at)",
+            "SELECT tenant_id FROM jobs WHERE state IN ('QueuedForProcessing', 'ProcessingInProgress') GROUP BY tenant_id ORDER BY MIN(created_at)",
         )
         .fetch_all(&self.pool)
         .await?;

@@ -6,7 +6,7 @@ use crate::{Backend, Result, StoreError};
 use futures_util::TryStreamExt;
 use skuld_domain::catalog::{AppliesTo, Plan, Product};
 use skuld_domain::directory::GroupKind;
-use skuld_domain::licensing::{LicenseError, PathState, PathStatus, Source};
+use skuld_domain::licensing::{Derived, LicenseError, PathState, PathStatus, Source};
 use skuld_domain::{
     DirectoryRole, Group, GroupId, PlanId, SkuId, Subscription, SubscriptionId, TenantId,
     Timestamp, UsageLocation, User, UserId, UserType,
@@ -446,13 +446,42 @@ impl TenantTx {
             .await?)
     }
 
-    /// Removes a user and everything that hangs off it, for good.
-    pub async fn hard_delete_user(&mut self, user: UserId) -> Result<()> {
+    /// Removes the user's licensing intent (memberships and direct assignments): the first
+    /// step of a purge, after which `reconcile` drops the user's states and seats.
+    pub async fn remove_user_claims(&mut self, user: UserId) -> Result<()> {
         let u = user.to_string();
         for sql in [
             "DELETE FROM memberships WHERE tenant_id = $1 AND member_id = $2",
             "DELETE FROM direct_assignments WHERE tenant_id = $1 AND user_id = $2",
-            "DELETE FROM path_states WHERE tenant_id = $1 AND user_id = $2",
+        ] {
+            sqlx::query(sql)
+                .bind(&self.tid)
+                .bind(&u)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Removes a user and everything that hangs off it, for good. Derived state is not this
+    /// method's to write: the user's path states must already be gone (a purge runs
+    /// `reconcile` after [`TenantTx::remove_user_claims`]), otherwise this refuses.
+    pub async fn hard_delete_user(&mut self, user: UserId) -> Result<()> {
+        let u = user.to_string();
+        let left: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM path_states WHERE tenant_id = $1 AND user_id = $2",
+        )
+        .bind(&self.tid)
+        .bind(&u)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        if left > 0 {
+            return Err(StoreError::Corrupt(format!(
+                "user {user} still has {left} license state(s): purge through reconcile"
+            )));
+        }
+        self.remove_user_claims(user).await?;
+        for sql in [
             "DELETE FROM role_assignments WHERE tenant_id = $1 AND user_id = $2",
             "DELETE FROM users WHERE tenant_id = $1 AND id = $2",
         ] {
@@ -875,7 +904,30 @@ impl TenantTx {
         row.as_ref().map(subscription_from_row).transpose()
     }
 
+    /// The version of the tenant's own catalog (D14), read inside this transaction: it changes
+    /// in the same transaction as any change to `custom_plans` or `custom_products`, so a cached
+    /// catalog of this version is exactly what this transaction would load.
+    pub async fn catalog_version(&mut self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT catalog_version FROM tenants WHERE id = $1")
+                .bind(&self.tid)
+                .fetch_one(&mut *self.tx)
+                .await?,
+        )
+    }
+
+    /// Every change to the tenant's own catalog bumps its version (so other processes' caches
+    /// see it); the writers below call this, so no change can forget it.
+    async fn bump_catalog_version(&mut self) -> Result<()> {
+        sqlx::query("UPDATE tenants SET catalog_version = catalog_version + 1 WHERE id = $1")
+            .bind(&self.tid)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     pub async fn upsert_custom_plan(&mut self, p: &Plan) -> Result<()> {
+        self.bump_catalog_version().await?;
         sqlx::query(
             "INSERT INTO custom_plans (tenant_id, id, name, friendly_name) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, friendly_name = excluded.friendly_name",
@@ -890,6 +942,7 @@ impl TenantTx {
     }
 
     pub async fn upsert_custom_product(&mut self, p: &Product) -> Result<()> {
+        self.bump_catalog_version().await?;
         sqlx::query(
             "INSERT INTO custom_products (tenant_id, sku_id, part_number, display_name, applies_to, plans) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (tenant_id, sku_id) DO UPDATE SET part_number = excluded.part_number, display_name = excluded.display_name,
@@ -1022,13 +1075,20 @@ impl TenantTx {
         Ok(out)
     }
 
+    /// Writes what the engine derived: replaces the states of the changed users and sets the
+    /// seat counters it moved. The only writer of `path_states` and `sku_usage`; a [`Derived`]
+    /// comes only from `Engine::evaluate_derived`, so nothing else can be written here.
+    pub async fn write_derived(&mut self, d: &Derived) -> Result<()> {
+        self.write_states(d.clear(), d.states()).await?;
+        for (sku, consumed) in d.usage() {
+            self.write_usage(*sku, *consumed).await?;
+        }
+        Ok(())
+    }
+
     /// Replaces the path states of some users: deletes the rows of `clear` (users that had
     /// states) and inserts `states`.
-    pub async fn replace_path_states(
-        &mut self,
-        clear: &[UserId],
-        states: &[StoredPathState],
-    ) -> Result<()> {
+    async fn write_states(&mut self, clear: &[UserId], states: &[StoredPathState]) -> Result<()> {
         for chunk in clear.chunks(CHUNK) {
             let sql = format!(
                 "DELETE FROM path_states WHERE tenant_id = {} AND user_id IN ({})",
@@ -1165,7 +1225,7 @@ impl TenantTx {
         Ok(out)
     }
 
-    pub async fn set_sku_usage(&mut self, sku: SkuId, consumed: i64) -> Result<()> {
+    async fn write_usage(&mut self, sku: SkuId, consumed: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO sku_usage (tenant_id, sku_id, consumed) VALUES ($1, $2, $3)
              ON CONFLICT (tenant_id, sku_id) DO UPDATE SET consumed = excluded.consumed",

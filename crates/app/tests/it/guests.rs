@@ -56,6 +56,7 @@ async fn item20_user_type_changes_need_the_right_to_license_guests() {
             upn: "ua@contoso.test".into(),
             roles: vec![DirectoryRole::UserAdministrator],
             guest: false,
+            scopes: None,
         };
         let flip = |t: UserType| UserPatch {
             user_type: Some(t),

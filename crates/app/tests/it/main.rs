@@ -12,4 +12,5 @@ mod harness;
 mod licenses;
 mod lifecycle;
 mod privileged;
+mod processes;
 mod rules;

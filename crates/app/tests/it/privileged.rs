@@ -12,6 +12,7 @@ fn actor(id: skuld_domain::UserId, role: DirectoryRole) -> Actor {
         upn: "actor@contoso.test".into(),
         roles: vec![role],
         guest: false,
+        scopes: None,
     }
 }
 

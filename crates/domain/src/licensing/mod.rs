@@ -7,9 +7,11 @@
 //! seat ledger. Full recomputation is the same call over every user, so "incremental equals full"
 //! is a property of one function, not of two implementations.
 
+mod derived;
 mod engine;
 mod model;
 
+pub use derived::{Derived, Evaluation};
 pub use engine::Engine;
 pub use model::{
     same_licensing, Claim, LicenseError, PathState, PathStatus, SeatLedger, SkuSeats, Source,

@@ -9,7 +9,8 @@
 //! - unknown `$`-options are refused; options without `$` are ignored (and kept in nextLinks).
 //! - `not x eq y` is read as `not (x eq y)`.
 //! - `id` compares with a quoted or a bare GUID; `skuId`/`servicePlanId` accept both too.
-//! - `$expand=members(…)` ignores the nested options; `$expand` with an advanced query is
+//! - `$expand=members($select=…)` honours the nested `$select` (validated against user and
+//!   group properties) and ignores other nested options; `$expand` with an advanced query is
 //!   refused, as Graph documents.
 //! - `assignedPlans/any(p: …)` knows `servicePlanId`, `capabilityStatus` and `service`
 //!   (`eq`, `startswith`), joined by `and`, alternatives by `or`. The parse leaves
@@ -23,7 +24,6 @@ mod search;
 mod tests;
 
 pub use filter::parse_filter;
-pub use props::{GROUP_PROPERTIES, USER_PROPERTIES};
 pub use search::parse_search;
 
 use crate::GraphError;
@@ -67,6 +67,8 @@ pub struct QueryOptions {
     pub select: Option<Vec<String>>,
     /// `$expand=members` (groups only).
     pub expand_members: bool,
+    /// The nested `$select` of `$expand=members($select=…)`.
+    pub expand_select: Option<Vec<String>>,
     /// `$count=true` with `ConsistencyLevel: eventual`: answer `@odata.count`.
     pub count: bool,
     pub query: ListQuery,
@@ -162,8 +164,8 @@ impl QueryOptions {
             None => None,
             Some(s) => parse_select(s, resource)?,
         };
-        let expand_members = match expand.as_deref() {
-            None => false,
+        let (expand_members, expand_select) = match expand.as_deref() {
+            None => (false, None),
             Some(e) => parse_expand(e, resource)?,
         };
         if expand_members && advanced {
@@ -174,6 +176,7 @@ impl QueryOptions {
         Ok(QueryOptions {
             select,
             expand_members,
+            expand_select,
             count: advanced,
             query: ListQuery {
                 filter,
@@ -305,8 +308,10 @@ fn expand_items(text: &str) -> Vec<&str> {
     out
 }
 
-fn parse_expand(text: &str, resource: Resource) -> Result<bool, GraphError> {
+/// `$expand`: whether `members` is expanded, and its nested `$select`.
+fn parse_expand(text: &str, resource: Resource) -> Result<(bool, Option<Vec<String>>), GraphError> {
     let mut members = false;
+    let mut nested_select = None;
     for item in expand_items(text) {
         let name = item.split('(').next().unwrap_or("").trim();
         if name.is_empty() {
@@ -314,6 +319,18 @@ fn parse_expand(text: &str, resource: Resource) -> Result<bool, GraphError> {
         }
         if resource == Resource::Group && name.eq_ignore_ascii_case("members") {
             members = true;
+            let inner = item
+                .find('(')
+                .map(|i| item[i + 1..].trim_end().trim_end_matches(')'))
+                .unwrap_or("");
+            for opt in inner.split(';') {
+                let Some((k, v)) = opt.split_once('=') else {
+                    continue;
+                };
+                if k.trim().eq_ignore_ascii_case("$select") {
+                    nested_select = member_select(v)?;
+                }
+            }
         } else if props::known_navigation(resource, name) || props::known(resource, name).is_some()
         {
             return Err(GraphError::unsupported_query(format!(
@@ -323,7 +340,45 @@ fn parse_expand(text: &str, resource: Resource) -> Result<bool, GraphError> {
             return Err(errors::no_such_property(name, resource));
         }
     }
-    Ok(members)
+    Ok((members, nested_select))
+}
+
+/// A `$select` over directoryObjects (members): each name declared on user or group.
+fn member_select(text: &str) -> Result<Option<Vec<String>>, GraphError> {
+    let mut out: Vec<String> = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let canonical = props::known(Resource::User, name)
+            .or_else(|| props::known(Resource::Group, name))
+            .ok_or_else(|| {
+                GraphError::bad_request(format!(
+                    "Could not find a property named '{name}' on type 'microsoft.graph.directoryObject'."
+                ))
+            })?;
+        if !out.iter().any(|o| o == canonical) {
+            out.push(canonical.to_string());
+        }
+    }
+    Ok(if out.is_empty() { None } else { Some(out) })
+}
+
+impl QueryOptions {
+    /// The `@odata.context` fragment for `set` with this request's `$select` and `$expand`, as
+    /// Graph writes it: `users`, `users(id,displayName)`, `groups(members())`,
+    /// `groups(id,displayName,members())`, `groups(members(id,displayName))`.
+    pub fn context(&self, set: &str) -> String {
+        let mut items: Vec<String> = self.select.clone().unwrap_or_default();
+        if self.expand_members {
+            items.push(format!(
+                "members({})",
+                self.expand_select.as_deref().unwrap_or(&[]).join(",")
+            ));
+        }
+        if items.is_empty() {
+            set.to_string()
+        } else {
+            format!("{set}({})", items.join(","))
+        }
+    }
 }
 
 /// Characters left as they are in a nextLink's values; everything else is percent-encoded.

@@ -1,4 +1,4 @@
-//! Which user and group properties exist, and what `$filter`, `$orderby` and `$search` support
+//! Which user and group properties exist (those Microsoft's CSDL declares), and what `$filter`, `$orderby` and `$search` support
 //! on each (graph-api.md §9.2; ✓ = `Yes`, A = `Advanced`, ✗ = `No`).
 
 use super::Resource;
@@ -161,79 +161,6 @@ static GROUP: &[Prop] = &[
     ),
 ];
 
-/// Every user property `$select` accepts (Graph's names).
-pub const USER_PROPERTIES: &[&str] = &[
-    "id",
-    "displayName",
-    "givenName",
-    "surname",
-    "userPrincipalName",
-    "mail",
-    "mailNickname",
-    "accountEnabled",
-    "usageLocation",
-    "userType",
-    "jobTitle",
-    "department",
-    "companyName",
-    "employeeId",
-    "employeeType",
-    "officeLocation",
-    "businessPhones",
-    "mobilePhone",
-    "faxNumber",
-    "streetAddress",
-    "city",
-    "state",
-    "postalCode",
-    "country",
-    "preferredLanguage",
-    "passwordProfile",
-    "assignedLicenses",
-    "assignedPlans",
-    "provisionedPlans",
-    "licenseAssignmentStates",
-    "onPremisesSyncEnabled",
-    "onPremisesImmutableId",
-    "createdDateTime",
-    "deletedDateTime",
-    "proxyAddresses",
-    "otherMails",
-    "imAddresses",
-    "ageGroup",
-    "creationType",
-    "externalUserState",
-    "showInAddressList",
-];
-
-/// Every group property `$select` accepts (Graph's names).
-pub const GROUP_PROPERTIES: &[&str] = &[
-    "id",
-    "displayName",
-    "description",
-    "mail",
-    "mailEnabled",
-    "mailNickname",
-    "securityEnabled",
-    "groupTypes",
-    "membershipRule",
-    "membershipRuleProcessingState",
-    "assignedLicenses",
-    "licenseProcessingState",
-    "hasMembersWithLicenseErrors",
-    "createdDateTime",
-    "deletedDateTime",
-    "renewedDateTime",
-    "expirationDateTime",
-    "proxyAddresses",
-    "securityIdentifier",
-    "visibility",
-    "isAssignableToRole",
-    "onPremisesSyncEnabled",
-    "classification",
-    "preferredLanguage",
-];
-
 /// Navigation properties Graph has but skuld does not expand.
 const USER_NAV: &[&str] = &[
     "manager",
@@ -264,14 +191,10 @@ pub(crate) fn filterable(r: Resource, name: &str) -> Option<&'static Prop> {
     table.iter().find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
-/// Graph's spelling of property `name` (case-insensitive) of `r`, if Graph has it.
+/// Graph's spelling of property `name` (case-insensitive) of `r`, if Graph declares it: the
+/// structural properties of the type in Microsoft's CSDL ([`crate::metadata`]).
 pub(crate) fn known(r: Resource, name: &str) -> Option<&'static str> {
-    let list = if user_like(r) {
-        USER_PROPERTIES
-    } else {
-        GROUP_PROPERTIES
-    };
-    list.iter().copied().find(|p| p.eq_ignore_ascii_case(name))
+    crate::metadata::declared(if user_like(r) { "user" } else { "group" }, name)
 }
 
 /// Whether `name` is a navigation property of `r` that skuld does not expand.

@@ -1,6 +1,12 @@
 //! JSON batching, `POST /$batch` (graph-api.md §9.5): up to 20 requests, run through the same
 //! router one by one in an order that honours `dependsOn` (or Python's `depends_on`); a request
 //! whose dependency failed answers 424. URLs may be relative (`/users`, `users`) or absolute.
+//!
+//! No input may take the batch down: a URL, header or body that cannot form a request answers
+//! that request alone with a 400; a batch inside a batch is refused (Graph does not nest
+//! batches); the combined response is capped at [`MAX_RESPONSE`] bytes, and every request past
+//! the cap answers 413 without being run. Every inner error envelope carries a fresh
+//! `request-id` and the batch's `client-request-id` (or the inner request's own).
 
 use crate::body::{json, parse_object, too_large, MAX_BODY};
 use crate::error::{GraphError, GraphResult};
@@ -13,6 +19,15 @@ use serde_json::{json as j, Map, Value};
 use tower::ServiceExt;
 
 const MAX_REQUESTS: usize = 20;
+
+/// The largest combined size of the inner response bodies (a 20-request batch of 999-user
+/// pages with every property selected fits).
+pub const MAX_RESPONSE: usize = 32 * 1024 * 1024;
+
+/// A lower cap than [`MAX_RESPONSE`] for one batch, put into the request's extensions by an
+/// embedding server or a test.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseCap(pub usize);
 
 struct Item {
     id: String,
@@ -214,28 +229,86 @@ pub async fn batch(
         .cloned();
     let host = parts.headers.get(axum::http::header::HOST).cloned();
     let scheme = parts.extensions.get::<Scheme>().copied();
+    let outer_client_id = parts
+        .extensions
+        .get::<crate::RequestIds>()
+        .map(|i| i.client_request_id.clone())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let mut statuses: Vec<(String, u16)> = Vec::new();
     let mut responses: Vec<Value> = Vec::new();
+    let cap = parts
+        .extensions
+        .get::<ResponseCap>()
+        .map_or(MAX_RESPONSE, |c| c.0.min(MAX_RESPONSE));
+    let mut budget = cap;
     for i in order {
         let it = &items[i];
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let client_id = it
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("client-request-id"))
+            .map(|(_, v)| v.clone())
+            .filter(|v| v.len() <= 100)
+            .unwrap_or_else(|| outer_client_id.clone());
+        let refuse = |e: GraphError| {
+            j!({
+                "id": it.id,
+                "status": e.status.as_u16(),
+                "headers": {"Content-Type": "application/json"},
+                "body": e.body(&request_id, &client_id),
+            })
+        };
         if let Some(d) = it.depends_on.iter().find(|d| {
             statuses
                 .iter()
                 .any(|(id, s)| id == *d && !(200..300).contains(s))
         }) {
             statuses.push((it.id.clone(), 424));
-            responses.push(j!({
-                "id": it.id,
-                "status": 424,
-                "headers": {"Content-Type": "application/json"},
-                "body": {"error": {"code": "FailedDependency", "message": format!("The request depends on request '{d}', which failed.")}},
-            }));
+            responses.push(refuse(GraphError::new(
+                StatusCode::FAILED_DEPENDENCY,
+                "FailedDependency",
+                format!("The request depends on request '{d}', which failed."),
+            )));
             continue;
         }
-        let mut b = Request::builder()
-            .method(it.method.clone())
-            .uri(format!("/v1.0{}", it.url));
-        let headers = b.headers_mut().expect("fresh builder");
+        if budget == 0 {
+            statuses.push((it.id.clone(), 413));
+            responses.push(refuse(GraphError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request_EntityTooLarge",
+                format!("The responses of this batch exceed the maximum of {cap} bytes; send this request in another batch."),
+            )));
+            continue;
+        }
+        let path = it.url.split(['?', '#']).next().unwrap_or("");
+        let p = path.trim_end_matches('/');
+        if p.eq_ignore_ascii_case("/$batch") || p.eq_ignore_ascii_case("/%24batch") {
+            statuses.push((it.id.clone(), 400));
+            responses.push(refuse(GraphError::bad_request(
+                "Invalid batch payload format: a batch request cannot contain another batch request.",
+            )));
+            continue;
+        }
+        let Ok(uri) = format!("/v1.0{}", it.url).parse::<axum::http::Uri>() else {
+            statuses.push((it.id.clone(), 400));
+            responses.push(refuse(GraphError::bad_request(format!(
+                "Invalid batch payload format: the url of request '{}' is not a valid URL.",
+                it.id
+            ))));
+            continue;
+        };
+        if crate::has_control_escape(uri.path()) {
+            statuses.push((it.id.clone(), 400));
+            responses.push(refuse(GraphError::bad_request(
+                "The request URI is not valid.",
+            )));
+            continue;
+        }
+        let mut inner = Request::new(Body::empty());
+        *inner.method_mut() = it.method.clone();
+        *inner.uri_mut() = uri;
+        let headers = inner.headers_mut();
         if let Some(a) = &auth {
             headers.insert(axum::http::header::AUTHORIZATION, a.clone());
         }
@@ -247,28 +320,22 @@ pub async fn batch(
                 HeaderName::from_bytes(k.as_bytes()),
                 HeaderValue::from_str(v),
             ) {
-                if k != axum::http::header::AUTHORIZATION {
+                // The outer request's token, host and framing stand for every inner request.
+                if k != axum::http::header::AUTHORIZATION
+                    && k != axum::http::header::HOST
+                    && k != axum::http::header::CONTENT_LENGTH
+                    && k != axum::http::header::TRANSFER_ENCODING
+                {
                     headers.insert(k, v);
                 }
             }
         }
-        let body = match &it.body {
-            Some(v) => {
-                headers
-                    .entry(axum::http::header::CONTENT_TYPE)
-                    .or_insert(HeaderValue::from_static("application/json"));
-                Body::from(serde_json::to_vec(v).unwrap_or_default())
-            }
-            None => Body::empty(),
-        };
-        let mut inner = match b.body(body) {
-            Ok(r) => r,
-            Err(_) => {
-                statuses.push((it.id.clone(), 400));
-                responses.push(j!({"id": it.id, "status": 400, "headers": {}, "body": GraphError::bad_request("The request URL is not valid.").body("", "")}));
-                continue;
-            }
-        };
+        if let Some(v) = &it.body {
+            headers
+                .entry(axum::http::header::CONTENT_TYPE)
+                .or_insert(HeaderValue::from_static("application/json"));
+            *inner.body_mut() = Body::from(serde_json::to_vec(v).unwrap_or_default());
+        }
         if let Some(s) = scheme {
             inner.extensions_mut().insert(s);
         }
@@ -277,6 +344,7 @@ pub async fn batch(
             .oneshot(inner)
             .await
             .unwrap_or_else(|e| match e {});
+        let resp = crate::envelope(resp, &request_id, &client_id).await;
         let status = resp.status().as_u16();
         let mut hs = Map::new();
         for (k, v) in resp.headers() {
@@ -301,9 +369,18 @@ pub async fn batch(
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap_or_default();
+        // Never buffer more than the batch may still answer.
+        let Ok(bytes) = axum::body::to_bytes(resp.into_body(), budget).await else {
+            budget = 0;
+            statuses.push((it.id.clone(), 413));
+            responses.push(refuse(GraphError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request_EntityTooLarge",
+                format!("The responses of this batch exceed the maximum of {cap} bytes; send this request on its own."),
+            )));
+            continue;
+        };
+        budget -= bytes.len();
         let text = || Value::String(String::from_utf8_lossy(&bytes).into_owned());
         let body = if bytes.is_empty() {
             None

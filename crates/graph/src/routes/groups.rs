@@ -6,13 +6,13 @@ use crate::auth::Caller;
 use crate::body::{collection, entity, id_of_reference, json, no_content, Base, JsonBody, Props};
 use crate::error::{GraphError, GraphResult};
 use crate::odata::{next_link, QueryOptions, Resource};
-use crate::routes::users::{license_body, select_context};
+use crate::routes::users::license_body;
 use crate::routes::{count_segment, deny_unless, group_values, objects, page_slice, RawQuery};
 use crate::state::GraphState;
 use crate::wire;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use skuld_app::{Action, GroupPatch, Member, NewGroup};
 use skuld_domain::{Group, GroupKind, User};
@@ -84,7 +84,8 @@ pub async fn list(
                 .app
                 .group_members(&caller.tenant, &g.id.to_string())
                 .await?;
-            let mut members = member_values(&st, &caller, &users, &groups).await?;
+            let mut members =
+                member_values(&st, &caller, &users, &groups, opts.expand_select.as_deref()).await?;
             members.truncate(20);
             m.insert("members".into(), Value::Array(members));
         }
@@ -96,11 +97,7 @@ pub async fn list(
     Ok(json(
         StatusCode::OK,
         collection(
-            format!(
-                "{}/$metadata#{}",
-                base.graph,
-                select_context("groups", select)
-            ),
+            format!("{}/$metadata#{}", base.graph, opts.context("groups")),
             count,
             values,
             next,
@@ -135,7 +132,8 @@ pub async fn get(
             .app
             .group_members(&caller.tenant, &g.id.to_string())
             .await?;
-        let mut members = member_values(&st, &caller, &users, &groups).await?;
+        let mut members =
+            member_values(&st, &caller, &users, &groups, opts.expand_select.as_deref()).await?;
         members.truncate(20);
         m.insert("members".into(), Value::Array(members));
     }
@@ -145,7 +143,7 @@ pub async fn get(
             format!(
                 "{}/$metadata#{}/$entity",
                 base.graph,
-                select_context("groups", opts.select.as_deref())
+                opts.context("groups")
             ),
             m,
         ),
@@ -377,32 +375,43 @@ pub async fn delete(
     Ok(no_content())
 }
 
-/// Users and groups as directoryObjects.
+/// The part of a directoryObject `$select` that type `ty` (`user`, `group`) declares: a
+/// member group is not asked for user-only properties. `None` stays `None` (the defaults).
+fn select_for(ty: &str, select: Option<&[String]>) -> Option<Vec<String>> {
+    select.map(|s| {
+        s.iter()
+            .filter(|p| crate::metadata::declared(ty, p).is_some())
+            .cloned()
+            .collect()
+    })
+}
+
+/// Users and groups as directoryObjects, with the request's `$select`.
 async fn member_values(
     st: &GraphState,
     caller: &Caller,
     users: &[User],
     groups: &[Group],
+    select: Option<&[String]>,
 ) -> GraphResult<Vec<Value>> {
     let catalog = st.app.tenant_catalog(&caller.tenant).await?;
+    let user_select = select_for("user", select);
+    let lic = if wire::needs_licensing(user_select.as_deref()) {
+        let ids: Vec<_> = users.iter().map(|u| u.id).collect();
+        Some(st.app.licensing_of(&caller.tenant, &ids).await?)
+    } else {
+        None
+    };
     let mut out: Vec<Value> = users
         .iter()
-        .map(|u| wire::typed("user", wire::user(u, None, &catalog, None)))
+        .map(|u| {
+            let l = lic.as_ref().and_then(|l| l.get(&u.id));
+            wire::typed("user", wire::user(u, l, &catalog, user_select.as_deref()))
+        })
         .collect();
-    out.extend(group_values(st, caller, groups, None).await?);
+    let group_select = select_for("group", select);
+    out.extend(group_values(st, caller, groups, group_select.as_deref()).await?);
     Ok(out)
-}
-
-async fn member_page(
-    base: &Base,
-    q: Option<&str>,
-    path: String,
-    values: Vec<Value>,
-) -> GraphResult<Response> {
-    let opts = QueryOptions::parse(q, base.eventual, Resource::User)?;
-    let (items, next) = page_slice(values, opts.query.limit, opts.query.after.as_deref())?;
-    let next = next.map(|c| next_link(&format!("{}/{path}", base.graph), &opts.raw, &c));
-    Ok(objects(base, items, next))
 }
 
 pub async fn members(
@@ -453,18 +462,25 @@ async fn list_members(
             opts.query.limit as i64,
         )
         .await?;
-    let catalog = st.app.tenant_catalog(&caller.tenant).await?;
-    let licenses = st.app.group_licenses(&caller.tenant).await?;
     let select = opts.select.as_deref();
+    let mut users: Vec<User> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
+    for m in &members {
+        match m {
+            Member::User(u) => users.push(u.clone()),
+            Member::Group(g) => groups.push(g.clone()),
+        }
+    }
+    let rendered = member_values(&st, &caller, &users, &groups, select).await?;
+    // Back into the page's order (by member id).
+    let ids = users
+        .iter()
+        .map(|u| u.id.to_string())
+        .chain(groups.iter().map(|g| g.id.to_string()));
+    let mut by_id: std::collections::HashMap<String, Value> = ids.zip(rendered).collect();
     let values: Vec<Value> = members
         .iter()
-        .map(|m| match m {
-            Member::User(u) => wire::typed("user", wire::user(u, None, &catalog, select)),
-            Member::Group(c) => {
-                let x = wire::GroupExtra::of(c, &licenses, &caller.tenant.default_domain);
-                wire::typed("group", wire::group(c, &x, None))
-            }
-        })
+        .filter_map(|m| by_id.remove(&m.id().to_string()))
         .collect();
     let set = if transitive {
         "transitiveMembers"
@@ -482,7 +498,7 @@ async fn list_members(
     } else {
         None
     };
-    Ok(objects(&base, values, next))
+    Ok(objects(&base, select, values, next))
 }
 
 pub async fn member_of(
@@ -498,7 +514,7 @@ pub async fn member_of(
         .group_member_of(&caller.tenant, &g.id.to_string())
         .await?;
     let values = group_values(&st, &caller, &parents, None).await?;
-    Ok(objects(&base, values, None))
+    Ok(objects(&base, None, values, None))
 }
 
 pub async fn members_with_license_errors(
@@ -510,18 +526,77 @@ pub async fn members_with_license_errors(
 ) -> GraphResult<Response> {
     deny_unless(&caller, Action::ReadGroups)?;
     let g = group_by_id(&st, &caller, &key).await?;
+    let opts = QueryOptions::parse(q.as_deref(), base.eventual, Resource::User)?;
     let users = st
         .app
         .members_with_license_errors(&caller.tenant, &g.id.to_string())
         .await?;
-    let values = member_values(&st, &caller, &users, &[]).await?;
-    member_page(
-        &base,
-        q.as_deref(),
-        format!("groups/{}/membersWithLicenseErrors", g.id),
-        values,
-    )
-    .await
+    let select = opts.select.as_deref();
+    let values = member_values(&st, &caller, &users, &[], select).await?;
+    let (items, next) = page_slice(values, opts.query.limit, opts.query.after.as_deref())?;
+    let path = format!("groups/{}/membersWithLicenseErrors", g.id);
+    let next = next.map(|c| next_link(&format!("{}/{path}", base.graph), &opts.raw, &c));
+    Ok(objects(&base, select, items, next))
+}
+
+/// `GET /groups/{id}/members/$count` and `transitiveMembers/$count`: a plain-text number;
+/// like every directory `$count`, it needs `ConsistencyLevel: eventual` (graph-api.md §8).
+async fn count_members(
+    st: GraphState,
+    caller: Caller,
+    base: Base,
+    key: String,
+    q: Option<String>,
+    transitive: bool,
+) -> GraphResult<Response> {
+    deny_unless(&caller, Action::ReadGroups)?;
+    crate::odata::check_count_segment(base.eventual)?;
+    let opts = QueryOptions::parse(q.as_deref(), base.eventual, Resource::User)?;
+    if opts.query.filter.is_some() || opts.query.search.is_some() {
+        return Err(GraphError::unsupported_query(
+            "$filter and $search are not supported on a member count.",
+        ));
+    }
+    let g = group_by_id(&st, &caller, &key).await?;
+    const PAGE: i64 = 5000;
+    let (mut n, mut after) = (0u64, None);
+    loop {
+        let (_, page, more) = st
+            .app
+            .group_members_page(&caller.tenant, &g.id.to_string(), transitive, after, PAGE)
+            .await?;
+        n += page.len() as u64;
+        match page.last() {
+            Some(m) if more => after = Some(m.id()),
+            _ => break,
+        }
+    }
+    let mut r = n.to_string().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain;charset=utf-8"),
+    );
+    Ok(r)
+}
+
+pub async fn members_count(
+    State(st): State<GraphState>,
+    caller: Caller,
+    base: Base,
+    Path(key): Path<String>,
+    RawQuery(q): RawQuery,
+) -> GraphResult<Response> {
+    count_members(st, caller, base, key, q, false).await
+}
+
+pub async fn transitive_members_count(
+    State(st): State<GraphState>,
+    caller: Caller,
+    base: Base,
+    Path(key): Path<String>,
+    RawQuery(q): RawQuery,
+) -> GraphResult<Response> {
+    count_members(st, caller, base, key, q, true).await
 }
 
 /// `POST /groups/{id}/members/$ref` with `{"@odata.id": "…/directoryObjects/{id}"}`.

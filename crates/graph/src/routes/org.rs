@@ -3,7 +3,7 @@
 use crate::auth::Caller;
 use crate::body::{collection, entity, json, Base};
 use crate::error::{GraphError, GraphResult};
-use crate::routes::{deny_unless, RawQuery};
+use crate::routes::{deny_unless, project, select_only, RawQuery};
 use crate::state::GraphState;
 use crate::wire::{self, Units};
 use axum::extract::{Path, State};
@@ -12,51 +12,6 @@ use axum::response::Response;
 use serde_json::{json as j, Map, Value};
 use skuld_app::Action;
 use skuld_domain::{Subscription, SubscriptionStatus};
-
-/// Only `$select` is supported on subscribedSkus (graph-api.md §4.1).
-fn select_only(q: Option<&str>, props: &[&str]) -> GraphResult<Option<Vec<String>>> {
-    let mut select = None;
-    for (k, v) in crate::odata::decode_query(q.unwrap_or(""))? {
-        match k.to_ascii_lowercase().as_str() {
-            "$select" => {
-                let mut s = Vec::new();
-                for p in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                    let c = props
-                        .iter()
-                        .find(|x| x.eq_ignore_ascii_case(p))
-                        .ok_or_else(|| {
-                            GraphError::bad_request(format!(
-                                "Could not find a property named '{p}' on type 'microsoft.graph.subscribedSku'."
-                            ))
-                        })?;
-                    s.push(c.to_string());
-                }
-                select = Some(s);
-            }
-            k if k.starts_with('$') => {
-                return Err(GraphError::unsupported_query(format!(
-                    "Query option '{k}' is not supported on this resource."
-                )))
-            }
-            _ => {}
-        }
-    }
-    Ok(select)
-}
-
-const SKU_PROPS: &[&str] = &[
-    "accountName",
-    "accountId",
-    "appliesTo",
-    "capabilityStatus",
-    "consumedUnits",
-    "id",
-    "prepaidUnits",
-    "servicePlans",
-    "skuId",
-    "skuPartNumber",
-    "subscriptionIds",
-];
 
 fn units_of(subs: &[Subscription], sku: skuld_domain::SkuId) -> Units {
     let mut u = Units::default();
@@ -91,14 +46,14 @@ async fn sku_values(st: &GraphState, caller: &Caller) -> GraphResult<Vec<Map<Str
         .collect())
 }
 
-fn project(m: Map<String, Value>, select: Option<&[String]>) -> Map<String, Value> {
-    match select {
-        None => m,
-        Some(s) => s
-            .iter()
-            .map(|p| (p.clone(), m.get(p).cloned().unwrap_or(Value::Null)))
-            .collect(),
-    }
+/// `…#subscribedSkus` or `…#subscribedSkus(id,skuId)`.
+fn context(base: &Base, set: &str, select: Option<&[String]>, entity: bool) -> String {
+    format!(
+        "{}/$metadata#{}{}",
+        base.graph,
+        crate::routes::users::select_context(set, select),
+        if entity { "/$entity" } else { "" }
+    )
 }
 
 pub async fn subscribed_skus(
@@ -108,16 +63,16 @@ pub async fn subscribed_skus(
     RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
     deny_unless(&caller, Action::ReadLicenses)?;
-    let select = select_only(q.as_deref(), SKU_PROPS)?;
+    let select = select_only(q.as_deref(), "subscribedSku")?;
     let values = sku_values(&st, &caller)
         .await?
         .into_iter()
-        .map(|m| Value::Object(project(m, select.as_deref())))
+        .map(|m| Value::Object(project("subscribedSku", m, select.as_deref())))
         .collect();
     Ok(json(
         StatusCode::OK,
         collection(
-            format!("{}/$metadata#subscribedSkus", base.graph),
+            context(&base, "subscribedSkus", select.as_deref(), false),
             None,
             values,
             None,
@@ -133,7 +88,7 @@ pub async fn subscribed_sku(
     RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
     deny_unless(&caller, Action::ReadLicenses)?;
-    let select = select_only(q.as_deref(), SKU_PROPS)?;
+    let select = select_only(q.as_deref(), "subscribedSku")?;
     let found = sku_values(&st, &caller).await?.into_iter().find(|m| {
         m.get("id").and_then(Value::as_str) == Some(id.as_str())
             || m.get("skuId").and_then(Value::as_str) == Some(id.to_ascii_lowercase().as_str())
@@ -144,8 +99,8 @@ pub async fn subscribed_sku(
     Ok(json(
         StatusCode::OK,
         entity(
-            format!("{}/$metadata#subscribedSkus/$entity", base.graph),
-            project(m, select.as_deref()),
+            context(&base, "subscribedSkus", select.as_deref(), true),
+            project("subscribedSku", m, select.as_deref()),
         ),
     ))
 }
@@ -223,19 +178,27 @@ pub async fn subscriptions(
     State(st): State<GraphState>,
     caller: Caller,
     base: Base,
+    RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
     deny_unless(&caller, Action::ReadLicenses)?;
+    let select = select_only(q.as_deref(), "companySubscription")?;
     let subs = st.app.subscriptions(&caller.tenant).await?;
     let catalog = st.app.tenant_catalog(&caller.tenant).await?;
     let tid = caller.tenant.id.to_string();
     let values = subs
         .iter()
-        .map(|s| Value::Object(subscription_value(s, &catalog, &tid)))
+        .map(|s| {
+            Value::Object(project(
+                "companySubscription",
+                subscription_value(s, &catalog, &tid),
+                select.as_deref(),
+            ))
+        })
         .collect();
     Ok(json(
         StatusCode::OK,
         collection(
-            format!("{}/$metadata#directory/subscriptions", base.graph),
+            context(&base, "directory/subscriptions", select.as_deref(), false),
             None,
             values,
             None,
@@ -248,8 +211,10 @@ pub async fn subscription(
     caller: Caller,
     base: Base,
     Path(id): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
     deny_unless(&caller, Action::ReadLicenses)?;
+    let select = select_only(q.as_deref(), "companySubscription")?;
     let key = id
         .strip_prefix("(commerceSubscriptionId='")
         .and_then(|s| s.strip_suffix("')"))
@@ -263,11 +228,47 @@ pub async fn subscription(
     Ok(json(
         StatusCode::OK,
         entity(
-            format!("{}/$metadata#directory/subscriptions/$entity", base.graph),
-            subscription_value(s, &catalog, &caller.tenant.id.to_string()),
+            context(&base, "directory/subscriptions", select.as_deref(), true),
+            project(
+                "companySubscription",
+                subscription_value(s, &catalog, &caller.tenant.id.to_string()),
+                select.as_deref(),
+            ),
         ),
     ))
 }
+
+/// The organization's properties returned by default, in Graph's order (the "Get
+/// organization" response of Graph's v1.0 reference, restricted to what the v1.0 CSDL
+/// declares). Those skuld does not keep (address, phones, notification mails) are `null` or
+/// `[]` as the CSDL's nullability says.
+const ORGANIZATION_DEFAULT: &[&str] = &[
+    "id",
+    "deletedDateTime",
+    "businessPhones",
+    "city",
+    "country",
+    "countryLetterCode",
+    "createdDateTime",
+    "defaultUsageLocation",
+    "displayName",
+    "marketingNotificationEmails",
+    "onPremisesLastSyncDateTime",
+    "onPremisesSyncEnabled",
+    "partnerTenantType",
+    "postalCode",
+    "preferredLanguage",
+    "securityComplianceNotificationMails",
+    "securityComplianceNotificationPhones",
+    "state",
+    "street",
+    "technicalNotificationMails",
+    "tenantType",
+    "privacyProfile",
+    "assignedPlans",
+    "provisionedPlans",
+    "verifiedDomains",
+];
 
 fn organization_value(st_tenant: &skuld_domain::Tenant) -> Map<String, Value> {
     let t = st_tenant;
@@ -302,23 +303,38 @@ fn organization_value(st_tenant: &skuld_domain::Tenant) -> Map<String, Value> {
         ),
     );
     m.insert("assignedPlans".into(), j!([]));
-    m
+    let mut out = Map::new();
+    for p in ORGANIZATION_DEFAULT {
+        let v = m
+            .remove(*p)
+            .unwrap_or_else(|| crate::metadata::absent("organization", p));
+        out.insert((*p).to_string(), v);
+    }
+    out
 }
 
 pub async fn organization(
     State(_st): State<GraphState>,
     caller: Caller,
     base: Base,
+    RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
-    if !caller.actor.may(Action::ReadLicenses) && !caller.actor.may(Action::ReadUsers) {
+    // Graph's least privilege for the organization is User.Read.
+    if !caller.actor.may(Action::ReadLicenses) && !caller.actor.may(Action::ReadOwnProfile) {
         return Err(GraphError::forbidden());
     }
+    let select = select_only(q.as_deref(), "organization")?;
+    let m = project(
+        "organization",
+        organization_value(&caller.tenant),
+        select.as_deref(),
+    );
     Ok(json(
         StatusCode::OK,
         collection(
-            format!("{}/$metadata#organization", base.graph),
+            context(&base, "organization", select.as_deref(), false),
             None,
-            vec![Value::Object(organization_value(&caller.tenant))],
+            vec![Value::Object(m)],
             None,
         ),
     ))
@@ -329,18 +345,25 @@ pub async fn organization_item(
     caller: Caller,
     base: Base,
     Path(id): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
-    if !caller.actor.may(Action::ReadLicenses) && !caller.actor.may(Action::ReadUsers) {
+    // Graph's least privilege for the organization is User.Read.
+    if !caller.actor.may(Action::ReadLicenses) && !caller.actor.may(Action::ReadOwnProfile) {
         return Err(GraphError::forbidden());
     }
+    let select = select_only(q.as_deref(), "organization")?;
     if !id.eq_ignore_ascii_case(&caller.tenant.id.to_string()) {
         return Err(GraphError::not_found(&id));
     }
     Ok(json(
         StatusCode::OK,
         entity(
-            format!("{}/$metadata#organization/$entity", base.graph),
-            organization_value(&caller.tenant),
+            context(&base, "organization", select.as_deref(), true),
+            project(
+                "organization",
+                organization_value(&caller.tenant),
+                select.as_deref(),
+            ),
         ),
     ))
 }

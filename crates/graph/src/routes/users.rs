@@ -497,8 +497,10 @@ pub async fn license_details(
     caller: Caller,
     base: Base,
     Path(key): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
     deny_unless(&caller, Action::ReadUsers)?;
+    let select = crate::routes::select_only(q.as_deref(), "licenseDetails")?;
     let u = st.app.user(&caller.tenant, &user_key(&key)).await?;
     let catalog = st.app.tenant_catalog(&caller.tenant).await?;
     let lic = st.app.licensing_of(&caller.tenant, &[u.id]).await?;
@@ -507,14 +509,28 @@ pub async fn license_details(
         .map(|l| {
             l.assigned
                 .iter()
-                .map(|(s, d)| wire::license_detail(u.id.0, *s, d, &catalog))
+                .map(
+                    |(s, d)| match wire::license_detail(u.id.0, *s, d, &catalog) {
+                        Value::Object(m) => Value::Object(crate::routes::project(
+                            "licenseDetails",
+                            m,
+                            select.as_deref(),
+                        )),
+                        other => other,
+                    },
+                )
                 .collect()
         })
         .unwrap_or_default();
     Ok(json(
         StatusCode::OK,
         collection(
-            format!("{}/$metadata#users('{}')/licenseDetails", base.graph, u.id),
+            format!(
+                "{}/$metadata#users('{}')/{}",
+                base.graph,
+                u.id,
+                select_context("licenseDetails", select.as_deref())
+            ),
             None,
             values,
             None,
@@ -527,8 +543,10 @@ pub async fn license_detail(
     caller: Caller,
     base: Base,
     Path((key, id)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
     deny_unless(&caller, Action::ReadUsers)?;
+    let select = crate::routes::select_only(q.as_deref(), "licenseDetails")?;
     let u = st.app.user(&caller.tenant, &user_key(&key)).await?;
     let catalog = st.app.tenant_catalog(&caller.tenant).await?;
     let lic = st.app.licensing_of(&caller.tenant, &[u.id]).await?;
@@ -545,10 +563,12 @@ pub async fn license_detail(
         StatusCode::OK,
         entity(
             format!(
-                "{}/$metadata#users('{}')/licenseDetails/$entity",
-                base.graph, u.id
+                "{}/$metadata#users('{}')/{}/$entity",
+                base.graph,
+                u.id,
+                select_context("licenseDetails", select.as_deref())
             ),
-            m,
+            crate::routes::project("licenseDetails", m, select.as_deref()),
         ),
     ))
 }
@@ -591,7 +611,7 @@ async fn member_of_impl(
         .user_member_of(&caller.tenant, &user_key(&key), transitive)
         .await?;
     let values = group_values(&st, &caller, &groups, None).await?;
-    Ok(objects(&base, values, None))
+    Ok(objects(&base, None, values, None))
 }
 
 /// `GET /me`: the signed-in user.
@@ -606,6 +626,7 @@ pub async fn me(
             "/me request is only valid with delegated authentication flow.",
         ));
     };
+    deny_unless(&caller, Action::ReadOwnProfile)?;
     let opts = QueryOptions::parse(q.as_deref(), base.eventual, Resource::User)?;
     let u = st.app.user(&caller.tenant, &id.to_string()).await?;
     let v = render_user(&st, &caller, &base, &u, opts.select.as_deref(), false).await?;

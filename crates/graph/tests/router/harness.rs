@@ -207,8 +207,21 @@ impl World {
             .expect("license");
     }
 
+    /// A second server on this world's database (its own `App`, caches and key), as a second
+    /// `skuld serve` on the same database would be.
+    pub async fn another_server(&self) -> Router {
+        let app = App::open(&self._db.url).await.expect("open");
+        skuld_graph::router(GraphState::new(app, Keys::generate()))
+    }
+
     /// A delegated token for a user of this tenant (signed as the token endpoint would).
     pub async fn token(&self, upn: &str) -> String {
+        self.token_with_scopes(upn, "Directory.AccessAsUser.All")
+            .await
+    }
+
+    /// A delegated token with these delegated permissions (`scp`).
+    pub async fn token_with_scopes(&self, upn: &str, scopes: &str) -> String {
         let u = self.app.user(&self.tenant, upn).await.expect("user");
         let roles = self
             .app
@@ -224,7 +237,7 @@ impl World {
             &u,
             &roles,
             "test-client",
-            "Directory.AccessAsUser.All",
+            scopes,
         ))
     }
 

@@ -8,12 +8,17 @@ mod backends;
 
 mod auth;
 mod batch;
+mod csdl;
 mod directory;
 mod errors;
 mod groups;
 mod guests;
 mod harness;
 mod isolation;
+mod keys;
+mod lockout;
 mod matrix;
 mod odata;
+mod scopes;
 mod users;
+mod wire;

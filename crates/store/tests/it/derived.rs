@@ -2,6 +2,7 @@
 
 use crate::directory::state;
 use crate::harness::{for_each_backend, tenant};
+use crate::WriteFixture;
 use skuld_domain::licensing::{LicenseError, PathState, PathStatus, Source};
 use skuld_domain::{GroupId, PlanId, SkuId, Timestamp, UserId};
 use skuld_store::{AuditRow, Store, StoredPathState};

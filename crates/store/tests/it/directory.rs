@@ -1,6 +1,7 @@
 //! Intent tables: tenants, users, groups, memberships, in single rows and in bulk.
 
 use crate::harness::{for_each_backend, tenant, user};
+use crate::WriteFixture;
 use skuld_domain::licensing::{LicenseError, PathState, PathStatus, Source};
 use skuld_domain::{
     DirectoryRole, Group, GroupId, PlanId, SkuId, Timestamp, UsageLocation, User, UserId,
@@ -163,6 +164,11 @@ async fn user_round_trip_lookup_update_soft_delete_and_hard_delete() {
         )
         .await
         .unwrap();
+        // Issue 7 item 10: derived state is not hard_delete_user's to write; while alice still
+        // has states it refuses (a purge runs reconcile first, which clears them).
+        let err = tx.hard_delete_user(alice.id).await.unwrap_err();
+        assert!(err.to_string().contains("purge through reconcile"), "{err}");
+        tx.replace_path_states(&[alice.id], &[]).await.unwrap();
         tx.hard_delete_user(alice.id).await.unwrap();
         tx.commit().await.unwrap();
         let mut tx = store.read(t.id).await.unwrap();

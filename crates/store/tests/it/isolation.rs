@@ -4,6 +4,7 @@
 use crate::derived::audit_row;
 use crate::directory::{group, member, state};
 use crate::harness::{for_each_backend, tenant, user};
+use crate::WriteFixture;
 use skuld_domain::catalog::{AppliesTo, Plan, Product};
 use skuld_domain::licensing::{LicenseError, PathState, PathStatus, Source};
 use skuld_domain::{

@@ -9,3 +9,34 @@ mod isolation;
 mod query;
 mod schema;
 mod transactions;
+
+use skuld_domain::licensing::{Derived, PathState};
+use skuld_domain::{SkuId, UserId};
+use skuld_store::TenantTx;
+
+/// Writes hand-made derived state through the store's only writer, for tests that need states
+/// the engine would not produce in that order (`Derived::fixture` is a test-only constructor).
+#[allow(async_fn_in_trait)]
+pub trait WriteFixture {
+    async fn replace_path_states(
+        &mut self,
+        clear: &[UserId],
+        states: &[(UserId, PathState)],
+    ) -> skuld_store::Result<()>;
+    async fn set_sku_usage(&mut self, sku: SkuId, consumed: i64) -> skuld_store::Result<()>;
+}
+
+impl WriteFixture for TenantTx {
+    async fn replace_path_states(
+        &mut self,
+        clear: &[UserId],
+        states: &[(UserId, PathState)],
+    ) -> skuld_store::Result<()> {
+        self.write_derived(&Derived::fixture(clear.to_vec(), states.to_vec(), vec![]))
+            .await
+    }
+    async fn set_sku_usage(&mut self, sku: SkuId, consumed: i64) -> skuld_store::Result<()> {
+        self.write_derived(&Derived::fixture(vec![], vec![], vec![(sku, consumed)]))
+            .await
+    }
+}

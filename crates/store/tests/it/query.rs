@@ -3,6 +3,7 @@
 
 use crate::directory::{group, state};
 use crate::harness::{for_each_backend, tenant, user};
+use crate::WriteFixture;
 use skuld_domain::directory::GroupKind;
 use skuld_domain::licensing::{LicenseError, PathState, PathStatus, Source};
 use skuld_domain::query::{Cmp, Field, Filter, ListQuery, Order, PlanCond, Search, Value};

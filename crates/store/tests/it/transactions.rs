@@ -3,6 +3,7 @@
 use crate::derived::audit_row;
 use crate::directory::{group, member, state};
 use crate::harness::{for_each_backend, tenant, user};
+use crate::WriteFixture;
 use skuld_domain::licensing::Source;
 use skuld_domain::{SkuId, TenantId, Timestamp};
 use skuld_store::{Store, StoreError, TenantTx};
@@ -129,6 +130,43 @@ async fn concurrent_writers_of_one_tenant_serialize() {
         let mut tx = store.read(t.id).await.unwrap();
         assert_eq!(tx.sku_usage().await.unwrap()[&sku], 2 * ROUNDS);
         tx.commit().await.unwrap();
+    })
+    .await;
+}
+
+/// Issue 7 item 5: a read transaction is one snapshot. A write that commits while the read is
+/// open is not seen by the read's later statements (PostgreSQL: REPEATABLE READ; SQLite: the
+/// deferred transaction's snapshot from its first read), and a fresh read sees it.
+#[tokio::test]
+async fn a_read_sees_one_snapshot_while_a_write_commits() {
+    for_each_backend(|url| async move {
+        let store = Store::open(&url).await.unwrap();
+        let contoso = tenant("Contoso");
+        store.create_tenant(&contoso).await.unwrap();
+        let t = contoso.id;
+        let mut w = store.write(t).await.unwrap();
+        w.insert_user(&user("alice@contoso.test")).await.unwrap();
+        w.commit().await.unwrap();
+
+        let mut r = store.read(t).await.unwrap();
+        assert_eq!(r.count_users(false).await.unwrap(), 1);
+        let mut w = store.write(t).await.unwrap();
+        w.insert_user(&user("bob@contoso.test")).await.unwrap();
+        w.set_sku_usage(SkuId::new(), 1).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(r.count_users(false).await.unwrap(), 1, "the snapshot holds");
+        assert!(r.sku_usage().await.unwrap().is_empty(), "across tables too");
+        r.commit().await.unwrap();
+
+        let mut r = store.read(t).await.unwrap();
+        assert_eq!(r.count_users(false).await.unwrap(), 2);
+        // Read only: a read transaction cannot write (PostgreSQL refuses; SQLite has no such
+        // mode, which is why writes go through `Store::write`).
+        if store.backend() == skuld_store::Backend::Postgres {
+            assert!(r.insert_user(&user("carol@contoso.test")).await.is_err());
+        }
+        r.rollback().await.unwrap();
+        store.close().await;
     })
     .await;
 }
