@@ -255,7 +255,11 @@ impl Actor {
                         // to properties and memberships of their own directory objects"): a
                         // guest without a role reads no lists and no other objects;
                         // `App::may_read_user` / `may_read_group` let them read their own.
-                        None => !*guest || !roles.is_empty(),
+                        None => {
+                            !*guest
+                                || !roles.is_empty()
+                                || matches!(action, ReadOwnProfile | ChangeOwnPassword)
+                        }
                         Some(granting) => granting.iter().any(|r| roles.contains(r)),
                     };
                 by_scope && by_role
