@@ -2,6 +2,7 @@
 
 use crate::audit::{Actor, Audit};
 use crate::authz::Action;
+use crate::error::{Problem, ProductRef, Refusal};
 use crate::reconcile::{reconcile, transitive_user_members, Groups};
 use crate::users::{bad, find_user};
 use crate::{App, AppError, Result};
@@ -153,16 +154,37 @@ pub(crate) async fn find_group(tx: &mut TenantTx, key: &str) -> Result<Group> {
         if let Some(g) = tx.group(id).await? {
             return Ok(g);
         }
-        return Err(AppError::not_found(key));
+        return Err(unknown_group(key));
     }
     let mut hits = tx.groups_named(key).await?;
     match hits.len() {
-        0 => Err(AppError::not_found(key)),
+        0 => Err(unknown_group(key)),
         1 => Ok(hits.remove(0)),
-        n => Err(bad(format!(
-            "{n} groups are named '{key}': use the group's id"
-        ))),
+        n => Err(Problem::AmbiguousGroup {
+            key: key.to_string(),
+            count: n,
+        }
+        .into()),
     }
+}
+
+fn unknown_group(key: &str) -> AppError {
+    Problem::UnknownGroup {
+        key: key.to_string(),
+        close: Vec::new(),
+    }
+    .into()
+}
+
+/// Whether the error says that no user (or group) has the key.
+fn is_unknown(e: &AppError) -> bool {
+    matches!(e, AppError::NotFound(_))
+        || e.refusal().is_some_and(|r| {
+            matches!(
+                r.problems.as_slice(),
+                [Problem::UnknownUser { .. } | Problem::UnknownGroup { .. }]
+            )
+        })
 }
 
 impl App {
@@ -344,10 +366,20 @@ impl App {
         let g = find_group(&mut tx, key).await?;
         let groups = Groups::load(&mut tx).await?;
         if groups.is_licensed(g.id) {
-            return Err(bad(format!(
-                "The group '{}' has licenses assigned. Remove all licenses from the group before deleting it.",
-                g.display_name
-            )));
+            let catalog = self.catalog(&mut tx).await?;
+            let mut products: Vec<ProductRef> = groups
+                .licenses
+                .get(&g.id)
+                .into_iter()
+                .flatten()
+                .map(|a| ProductRef::of(&catalog, a.sku_id))
+                .collect();
+            products.sort_by(|a, b| a.name.cmp(&b.name));
+            return Err(Problem::GroupHasLicenses {
+                group: g.display_name.clone(),
+                products,
+            }
+            .into());
         }
         // Members of licensed parent groups lose the licenses this group passed on.
         let affected = transitive_user_members(&mut tx, &groups, g.id).await?;
@@ -409,31 +441,42 @@ impl App {
         let (mut tx, cx) = self.begin(tenant).await?;
         let g = find_group(&mut tx, group).await?;
         if g.is_dynamic() {
-            return Err(bad(format!(
-                "The members of dynamic group '{}' are set by its membership rule and cannot be added or removed manually.",
-                g.display_name
-            )));
+            return Err(Problem::DynamicMembers {
+                group: g.display_name.clone(),
+                rule: g.membership_rule.clone().unwrap_or_default(),
+            }
+            .into());
         }
         let mut audit = Audit::new(actor, cx.now);
         let mut affected: Vec<UserId> = Vec::new();
+        // Every member that cannot be added (or removed) is named, not only the first; the
+        // first is Graph's answer.
+        let mut problems: Vec<Problem> = Vec::new();
         for member in members {
             let groups = Groups::load(&mut tx).await?;
             let (member_id, kind, name) = match find_user(&mut tx, member).await {
                 Ok(u) => (u.id.0, MemberKind::User, u.upn),
-                Err(AppError::NotFound(_)) => {
-                    let m = find_group(&mut tx, member).await?;
-                    (m.id.0, MemberKind::Group, m.display_name)
-                }
+                Err(e) if is_unknown(&e) => match find_group(&mut tx, member).await {
+                    Ok(m) => (m.id.0, MemberKind::Group, m.display_name),
+                    Err(e) if is_unknown(&e) => {
+                        problems.push(Problem::UnknownMember {
+                            key: member.trim().to_string(),
+                        });
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
                 Err(e) => return Err(e),
             };
             if add && kind == MemberKind::Group {
                 let child = GroupId(member_id);
                 // D2: a group may not contain itself, directly or through others.
                 if child == g.id || groups.descendants(child).contains(&g.id) {
-                    return Err(bad(format!(
-                        "adding '{name}' to '{}' would create a cycle of nested groups",
-                        g.display_name
-                    )));
+                    problems.push(Problem::Cycle {
+                        group: g.display_name.clone(),
+                        member: name,
+                    });
+                    continue;
                 }
             }
             // Users below a group member are affected whether it joins or leaves.
@@ -455,11 +498,13 @@ impl App {
                 tx.remove_membership(g.id, member_id).await?
             };
             if !changed {
-                return Err(bad(if add {
-                    "One or more added object references already exist for the following modified properties: 'members'."
+                let (group, member) = (g.display_name.clone(), name);
+                problems.push(if add {
+                    Problem::AlreadyMember { group, member }
                 } else {
-                    "One or more removed object references do not exist for the following modified properties: 'members'."
-                }));
+                    Problem::NotMember { group, member }
+                });
+                continue;
             }
             let act = if add {
                 "Add member to group"
@@ -475,6 +520,9 @@ impl App {
                 vec![("Member", String::new(), name)],
                 None,
             );
+        }
+        if !problems.is_empty() {
+            return Err(Refusal { problems }.into());
         }
         affected.sort();
         affected.dedup();

@@ -279,6 +279,32 @@ impl App {
         Ok(ran)
     }
 
+    /// Runs due jobs until none is left that is waiting only for a worker — one queued and never
+    /// failed, or held under a lease (a live worker finishing it, or a dead one whose lease is
+    /// about to expire) — or until `patience` runs out. Jobs in backoff after a failure are not
+    /// waited for. The CLI calls this before every command, so a command sees the directory
+    /// with the group license changes applied (D13). Returns how many this call completed.
+    pub async fn settle_jobs(&self, patience: Duration) -> Result<usize> {
+        let deadline = std::time::Instant::now() + patience;
+        let mut ran = 0;
+        loop {
+            ran += self.run_open_jobs().await?;
+            let mut waiting = false;
+            for tid in self.store().tenants_with_open_jobs().await? {
+                let mut tx = self.store().read(tid).await?;
+                let open = tx.open_jobs().await?;
+                tx.commit().await?;
+                waiting |= open
+                    .iter()
+                    .any(|j| j.state == JOB_IN_PROGRESS || j.attempts == 0);
+            }
+            if !waiting || std::time::Instant::now() >= deadline {
+                return Ok(ran);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The tenant's jobs, newest first: those not complete, or every job with `all`.
     pub async fn jobs(&self, tenant: &Tenant, all: bool, actor: &Actor) -> Result<Vec<JobView>> {
         if !actor.may(crate::authz::Action::AssignGroupLicense) {

@@ -3,17 +3,18 @@
 
 use crate::audit::{Actor, Audit};
 use crate::authz::Action;
+use crate::error::{PlanRef, Problem, ProductRef, Refusal};
 use crate::groups::find_group;
 use crate::reconcile::{reconcile, Ctx, Groups, Reconciled};
-use crate::users::{bad, find_user};
+use crate::users::find_user;
 use crate::{App, AppError, Result};
 use skuld_domain::catalog::AppliesTo;
-use skuld_domain::licensing::{LicenseError, Source};
-use skuld_domain::{Group, PlanId, SkuId, Subscription, Tenant, User, UserId, UserType};
+use skuld_domain::licensing::{LicenseError, PathState, Source};
+use skuld_domain::{Group, GroupId, PlanId, SkuId, Subscription, Tenant, User, UserId, UserType};
 use skuld_store::{GroupAssignmentRow, JobRow, TenantTx};
 
 pub(crate) const GROUP_LICENSE_JOB: &str = "group_license";
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A product to assign, with the plans to turn off (Graph `assignedLicense`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,61 +36,326 @@ pub struct FanoutResult {
 
 /// Checks that the tenant owns the product and that admins may assign it (graph-api.md §2.1
 /// rows 4 and 11, D9).
-fn check_sku(cx: &Ctx, subs: &[Subscription], sku: SkuId) -> Result<()> {
+async fn check_sku(
+    tx: &mut TenantTx,
+    cx: &Ctx,
+    subs: &[Subscription],
+    sku: SkuId,
+) -> Result<Option<Problem>> {
     let mine: Vec<&Subscription> = subs
         .iter()
         .filter(|s| s.sku_id == sku && s.status != skuld_domain::SubscriptionStatus::Deleted)
         .collect();
-    if mine.is_empty() || cx.catalog.product(&sku).is_none() {
-        return Err(bad(format!(
-            "License {sku} does not correspond to a valid company License."
-        )));
+    let Some(product) = cx.catalog.product(&sku) else {
+        return Ok(Some(Problem::ProductNotInTenant { sku, product: None }));
+    };
+    let named = ProductRef::of(&cx.catalog, sku);
+    if mine.is_empty() {
+        return Ok(Some(Problem::ProductNotInTenant {
+            sku,
+            product: Some(named),
+        }));
     }
-    if cx
-        .catalog
-        .product(&sku)
-        .is_some_and(|p| p.applies_to == AppliesTo::Company)
-    {
-        return Err(bad(format!("License {sku} cannot be assigned to a user.")));
+    if product.applies_to == AppliesTo::Company {
+        return Ok(Some(Problem::CompanyProduct { product: named }));
     }
     if mine.iter().all(|s| s.self_service_owner.is_some()) {
-        return Err(bad(format!(
-            "License {sku} belongs to a self-service purchase. An admin must take over the subscription before assigning or unassigning its licenses."
-        )));
+        let owners: Vec<UserId> = mine.iter().filter_map(|s| s.self_service_owner).collect();
+        let upns: HashMap<UserId, String> = tx
+            .users_by_ids(&owners)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.upn))
+            .collect();
+        let subscriptions = mine
+            .iter()
+            .map(|s| {
+                let owner = s.self_service_owner.expect("filtered");
+                (
+                    s.id,
+                    upns.get(&owner)
+                        .cloned()
+                        .unwrap_or_else(|| owner.to_string()),
+                )
+            })
+            .collect();
+        return Ok(Some(Problem::SelfService {
+            product: named,
+            subscriptions,
+        }));
     }
-    Ok(())
+    Ok(None)
 }
 
-fn check_plans(cx: &Ctx, spec: &LicenseSpec) -> Result<()> {
-    let p = cx.catalog.product(&spec.sku).ok_or_else(|| {
-        bad(format!(
-            "License {} does not correspond to a valid company License.",
-            spec.sku
-        ))
-    })?;
-    if let Some(x) = spec.disabled_plans.iter().find(|d| !p.plans.contains(d)) {
-        return Err(bad(format!(
-            "The service plan {x} is not part of license {}.",
-            spec.sku
-        )));
-    }
-    Ok(())
+fn check_plans(cx: &Ctx, spec: &LicenseSpec) -> Option<Problem> {
+    let p = cx.catalog.product(&spec.sku)?;
+    spec.disabled_plans
+        .iter()
+        .find(|d| !p.plans.contains(d))
+        .map(|x| Problem::PlanNotInProduct {
+            product: ProductRef::of(&cx.catalog, spec.sku),
+            plan: x.to_string(),
+        })
 }
 
-/// The Graph error text for a path the engine could not apply.
-fn error_text(error: LicenseError, detail: &str, sku: SkuId) -> String {
-    match error {
-        LicenseError::CountViolation => {
-            format!("Subscription with SKU {sku} does not have any available licenses.")
+/// Validates the products of a change: every problem found, so the admin reads them at once.
+async fn check_products(
+    tx: &mut TenantTx,
+    cx: &Ctx,
+    add: &[LicenseSpec],
+    remove: &[SkuId],
+) -> Result<()> {
+    let subs = tx.subscriptions().await?;
+    let mut problems = Vec::new();
+    for s in add {
+        if let Some(p) = check_sku(tx, cx, &subs, s.sku).await? {
+            problems.push(p);
+        } else if let Some(p) = check_plans(cx, s) {
+            problems.push(p);
         }
+    }
+    for s in remove {
+        if let Some(p) = check_sku(tx, cx, &subs, *s).await? {
+            problems.push(p);
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal { problems }.into())
+    }
+}
+
+/// Plans a path of `sku` enables.
+fn enabled_plans(cx: &Ctx, sku: SkuId, disabled: &[PlanId]) -> Vec<PlanId> {
+    cx.catalog
+        .product(&sku)
+        .map(|p| {
+            p.plans
+                .iter()
+                .copied()
+                .filter(|x| !disabled.contains(x))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Plans the user has in force of `sku`: the union over applied paths (D1).
+fn effective_plans(cx: &Ctx, states: &[PathState], sku: SkuId) -> Option<BTreeSet<PlanId>> {
+    let applied: Vec<&PathState> = states
+        .iter()
+        .filter(|s| s.sku == sku && s.applied)
+        .collect();
+    if applied.is_empty() {
+        return None;
+    }
+    Some(
+        applied
+            .iter()
+            .flat_map(|s| enabled_plans(cx, sku, &s.disabled_plans))
+            .collect(),
+    )
+}
+
+/// Why the engine did not apply a new direct path of `spec`, as a problem with its facts
+/// (the plans are found again from the catalog, the way the engine found them).
+fn engine_problem(
+    cx: &Ctx,
+    user: &User,
+    spec: &LicenseSpec,
+    st: &PathState,
+    states: &[PathState],
+) -> Problem {
+    let product = ProductRef::of(&cx.catalog, spec.sku);
+    let mine = enabled_plans(cx, spec.sku, &spec.disabled_plans);
+    let others: Vec<(SkuId, PlanId)> = states
+        .iter()
+        .filter(|s| s.applied && !(s.sku == spec.sku && s.source == Source::Direct))
+        .flat_map(|s| {
+            enabled_plans(cx, s.sku, &s.disabled_plans)
+                .into_iter()
+                .map(move |p| (s.sku, p))
+        })
+        .collect();
+    let plan = |p: &PlanId| PlanRef::of(&cx.catalog, p);
+    let fallback = || Problem::NotAssignable {
+        user: user.upn.clone(),
+        product: product.clone(),
+        detail: st.detail.clone(),
+    };
+    match st.error {
         LicenseError::ProhibitedInUsageLocationViolation => {
-            "License assignment cannot be done for user with invalid usage location.".into()
+            let Some(loc) = user.usage_location else {
+                return Problem::NoUsageLocation {
+                    user: user.upn.clone(),
+                    products: vec![product],
+                    example: cx.tenant.country.to_string(),
+                };
+            };
+            let plans: Vec<PlanRef> = mine
+                .iter()
+                .filter(|p| cx.catalog.is_prohibited(p, loc))
+                .map(plan)
+                .collect();
+            if plans.is_empty() {
+                return fallback();
+            }
+            Problem::ProhibitedInLocation {
+                user: user.upn.clone(),
+                product,
+                location: loc.to_string(),
+                plans,
+            }
         }
-        LicenseError::MutuallyExclusiveViolation | LicenseError::DependencyViolation => {
-            format!("License assignment failed because {detail}")
+        LicenseError::MutuallyExclusiveViolation => {
+            let conflict = mine.iter().find_map(|p| {
+                let (fam, rank) = cx.catalog.family_of(p)?;
+                if fam.stackable {
+                    return None;
+                }
+                others
+                    .iter()
+                    .find(|(_, q)| {
+                        cx.catalog
+                            .family_of(q)
+                            .is_some_and(|(f2, r2)| f2.name == fam.name && r2 != rank)
+                    })
+                    .map(|(sku, q)| (*p, *sku, *q))
+            });
+            match conflict {
+                Some((p, other, q)) => Problem::Conflict {
+                    user: user.upn.clone(),
+                    product,
+                    plan: plan(&p),
+                    other_product: Some(ProductRef::of(&cx.catalog, other)),
+                    other_plan: plan(&q),
+                },
+                None => fallback(),
+            }
         }
-        _ => format!("License assignment failed: {detail}"),
+        LicenseError::DependencyViolation => {
+            let all: HashSet<PlanId> = others
+                .iter()
+                .map(|(_, p)| *p)
+                .chain(mine.iter().copied())
+                .collect();
+            let broken = mine.iter().find(|p| {
+                let req = cx.catalog.requirements(p);
+                !req.is_empty() && !req.iter().any(|r| all.contains(r))
+            });
+            match broken {
+                Some(p) => Problem::Dependency {
+                    user: user.upn.clone(),
+                    product,
+                    plan: plan(p),
+                    requires: cx.catalog.requirements(p).iter().map(plan).collect(),
+                },
+                None => fallback(),
+            }
+        }
+        _ => fallback(),
     }
+}
+
+/// D12: what a direct removal would take away that a remaining plan needs.
+fn removal_problem(
+    cx: &Ctx,
+    user: &User,
+    sku: SkuId,
+    kept: &PathState,
+    states: &[PathState],
+) -> Problem {
+    let removed = enabled_plans(cx, sku, &kept.disabled_plans);
+    let plan = |p: &PlanId| PlanRef::of(&cx.catalog, p);
+    let dependent = states
+        .iter()
+        .filter(|s| s.applied && !(s.sku == sku && s.source == Source::Direct))
+        .flat_map(|s| {
+            enabled_plans(cx, s.sku, &s.disabled_plans)
+                .into_iter()
+                .map(move |p| (s.sku, p))
+        })
+        .find(|(_, p)| {
+            cx.catalog
+                .requirements(p)
+                .iter()
+                .any(|r| removed.contains(r))
+        });
+    match dependent {
+        Some((dsku, p)) => Problem::RemovalBreaksDependency {
+            user: user.upn.clone(),
+            product: ProductRef::of(&cx.catalog, sku),
+            dependent: plan(&p),
+            dependent_product: Some(ProductRef::of(&cx.catalog, dsku)),
+            requires: cx.catalog.requirements(&p).iter().map(plan).collect(),
+        },
+        None => Problem::NotAssignable {
+            user: user.upn.clone(),
+            product: ProductRef::of(&cx.catalog, sku),
+            detail: kept.detail.clone(),
+        },
+    }
+}
+
+/// The groups that assign a product to the user, each with the user's direct group through
+/// which the user is in it (the group itself unless nested), by name.
+fn granting_groups(
+    groups: &Groups,
+    memberships: &[skuld_store::MembershipRow],
+    granting: &[GroupId],
+) -> Vec<(String, String)> {
+    let name = |g: &GroupId| {
+        groups
+            .groups
+            .get(g)
+            .map(|x| x.display_name.clone())
+            .unwrap_or_else(|| g.to_string())
+    };
+    let direct: Vec<GroupId> = memberships
+        .iter()
+        .filter(|m| m.kind == skuld_store::MemberKind::User)
+        .map(|m| m.group_id)
+        .collect();
+    let mut out: Vec<(String, String)> = granting
+        .iter()
+        .map(|g| {
+            let via = direct
+                .iter()
+                .find(|d| {
+                    *d == g
+                        || groups
+                            .transitive(&[(**d, skuld_domain::Timestamp(0))])
+                            .contains_key(g)
+                })
+                .unwrap_or(g);
+            (name(g), name(via))
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// What a license command did to one user's product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseChange {
+    pub user: String,
+    pub product: ProductRef,
+    pub outcome: ChangeOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    /// The user did not hold the product before.
+    Assigned,
+    /// The user held it and the apps in force changed.
+    Changed {
+        on: Vec<PlanRef>,
+        off: Vec<PlanRef>,
+    },
+    /// The user held it with the same apps.
+    Unchanged,
+    Removed,
 }
 
 /// Records "Change user license" for every user whose licenses changed (rulebook §10.1). Large
@@ -162,30 +428,58 @@ impl App {
         replace: bool,
         actor: &Actor,
     ) -> Result<Vec<User>> {
+        Ok(self
+            .assign_licenses_reported(tenant, users, add, remove, replace, actor)
+            .await?
+            .0)
+    }
+
+    /// [`App::assign_licenses`], also reporting per user and product what changed: a product
+    /// newly assigned, the apps turned on and off when it was held already, or unchanged. A
+    /// refusal names every user that failed and why, with the seats missing over the whole
+    /// command.
+    pub async fn assign_licenses_reported(
+        &self,
+        tenant: &Tenant,
+        users: &[String],
+        add: &[LicenseSpec],
+        remove: &[SkuId],
+        replace: bool,
+        actor: &Actor,
+    ) -> Result<(Vec<User>, Vec<LicenseChange>)> {
         if !actor.may(Action::AssignUserLicense) {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
-        let subs = tx.subscriptions().await?;
-        for s in add {
-            check_sku(&cx, &subs, s.sku)?;
-            check_plans(&cx, s)?;
-        }
-        for s in remove {
-            check_sku(&cx, &subs, *s)?;
-        }
+        check_products(&mut tx, &cx, add, remove).await?;
+        // Every user that cannot be changed is named with the reason, in the order found; the
+        // first is Graph's answer (a Graph call names one user).
+        let mut problems: Vec<Problem> = Vec::new();
         let mut targets = Vec::new();
         for key in users {
-            let u = find_user(&mut tx, key).await?;
+            let u = match find_user(&mut tx, key).await {
+                Ok(u) => u,
+                Err(e) if e.refusal().is_some() => {
+                    problems.extend(e.refusal().into_iter().flat_map(|r| r.problems.clone()));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             // B1: guests are licensed directly only by a Global Administrator.
             if u.user_type == UserType::Guest && !add.is_empty() && !actor.may(Action::LicenseGuest)
             {
                 return Err(AppError::forbidden());
             }
             if !add.is_empty() && u.usage_location.is_none() {
-                return Err(bad(
-                    "License assignment cannot be done for user with invalid usage location.",
-                ));
+                problems.push(Problem::NoUsageLocation {
+                    user: u.upn.clone(),
+                    products: add
+                        .iter()
+                        .map(|s| ProductRef::of(&cx.catalog, s.sku))
+                        .collect(),
+                    example: tenant.country.to_string(),
+                });
+                continue;
             }
             targets.push(u);
         }
@@ -194,26 +488,51 @@ impl App {
         let before = tx.path_states(Some(&ids)).await?;
         let direct = tx.direct_assignments(Some(&ids)).await?;
         let mut removed: Vec<(UserId, SkuId)> = Vec::new();
+        let mut refused: HashSet<UserId> = HashSet::new();
         for u in &targets {
             let has_direct: HashSet<SkuId> =
                 direct.iter().filter(|d| d.0 == u.id).map(|d| d.1).collect();
-            let inherited: HashSet<SkuId> = before
+            let inherited: Vec<&PathState> = before
                 .get(&u.id)
                 .into_iter()
                 .flatten()
                 .filter(|s| s.source != Source::Direct)
-                .map(|s| s.sku)
                 .collect();
+            let mut problem = None;
             for sku in remove {
                 if has_direct.contains(sku) {
-                    tx.delete_direct(u.id, *sku).await?;
-                    removed.push((u.id, *sku));
-                } else if inherited.contains(sku) {
-                    // G13, D10: change it on the group instead.
-                    return Err(bad("User license is inherited from a group membership and it cannot be removed directly from the user."));
-                } else {
-                    return Err(bad("User does not have a corresponding license."));
+                    continue;
                 }
+                let product = ProductRef::of(&cx.catalog, *sku);
+                let granting: Vec<GroupId> = inherited
+                    .iter()
+                    .filter(|s| s.sku == *sku)
+                    .filter_map(|s| s.source.group())
+                    .collect();
+                problem = Some(if granting.is_empty() {
+                    Problem::NotAssigned {
+                        user: u.upn.clone(),
+                        product,
+                    }
+                } else {
+                    // G13, D10: change it on the group instead.
+                    let memberships = tx.memberships_of(&[u.id.0]).await?;
+                    Problem::Inherited {
+                        user: u.upn.clone(),
+                        product,
+                        groups: granting_groups(&groups, &memberships, &granting),
+                    }
+                });
+                break;
+            }
+            if let Some(p) = problem {
+                problems.push(p);
+                refused.insert(u.id);
+                continue;
+            }
+            for sku in remove {
+                tx.delete_direct(u.id, *sku).await?;
+                removed.push((u.id, *sku));
             }
             if replace {
                 for sku in has_direct
@@ -229,19 +548,61 @@ impl App {
                     .await?;
             }
         }
-        let r = reconcile(&mut tx, &cx, &groups, &ids, &[]).await?;
+        targets.retain(|u| !refused.contains(&u.id));
+        let ids: Vec<UserId> = targets.iter().map(|u| u.id).collect();
+        let ledger = crate::reconcile::load_ledger(&mut tx).await?;
+        let r = if ids.is_empty() {
+            Reconciled {
+                outcomes: Vec::new(),
+                healed: Vec::new(),
+                changed: 0,
+            }
+        } else {
+            reconcile(&mut tx, &cx, &groups, &ids, &[]).await?
+        };
+        let subs = tx.subscriptions().await?;
+        // Seats are counted over the whole command: one problem per product naming every user
+        // left without a seat.
+        let mut short: HashMap<SkuId, usize> = HashMap::new();
+        let mut changes: Vec<LicenseChange> = Vec::new();
         // Outcomes come in the store's row order, not the order of `targets`: pair them by id.
         for (u, o) in targets
             .iter()
             .filter_map(|u| r.outcomes.iter().find(|o| o.user == u.id).map(|o| (u, o)))
         {
             for s in add {
-                if let Some(st) = o
+                let Some(st) = o
                     .states
                     .iter()
                     .find(|x| x.source == Source::Direct && x.sku == s.sku && !x.applied)
-                {
-                    return Err(bad(error_text(st.error, &st.detail, s.sku)));
+                else {
+                    continue;
+                };
+                if st.error == LicenseError::CountViolation {
+                    if let Some(Problem::NoSeats { users, .. }) =
+                        short.get(&s.sku).map(|i| &mut problems[*i])
+                    {
+                        users.push(u.upn.clone());
+                        continue;
+                    }
+                    let seats = ledger.get(&s.sku);
+                    let mut on_sale: Vec<&Subscription> = subs
+                        .iter()
+                        .filter(|x| x.sku_id == s.sku && x.status.is_assignable())
+                        .collect();
+                    on_sale.sort_by_key(|x| {
+                        (x.self_service_owner.is_some(), x.is_trial, x.created_at)
+                    });
+                    short.insert(s.sku, problems.len());
+                    problems.push(Problem::NoSeats {
+                        product: ProductRef::of(&cx.catalog, s.sku),
+                        capacity: seats.capacity,
+                        assigned: seats.consumed,
+                        users: vec![u.upn.clone()],
+                        subscriptions: on_sale.iter().map(|x| (x.id, x.units)).collect(),
+                    });
+                } else {
+                    problems.push(engine_problem(&cx, u, s, st, &o.states));
                 }
             }
             // D12 for direct removals: Graph refuses to remove a prerequisite synchronously.
@@ -251,13 +612,45 @@ impl App {
                     .iter()
                     .find(|x| x.source == Source::Direct && x.sku == *sku)
                 {
-                    return Err(bad(error_text(
-                        LicenseError::DependencyViolation,
-                        &st.detail,
-                        *sku,
-                    )));
+                    problems.push(removal_problem(&cx, u, *sku, st, &o.states));
                 }
             }
+            let old = before.get(&u.id).map(Vec::as_slice).unwrap_or(&[]);
+            for s in add {
+                let product = ProductRef::of(&cx.catalog, s.sku);
+                let outcome = match (
+                    effective_plans(&cx, old, s.sku),
+                    effective_plans(&cx, &o.states, s.sku),
+                ) {
+                    (None, _) => ChangeOutcome::Assigned,
+                    (Some(a), Some(b)) if a != b => ChangeOutcome::Changed {
+                        on: b
+                            .difference(&a)
+                            .map(|p| PlanRef::of(&cx.catalog, p))
+                            .collect(),
+                        off: a
+                            .difference(&b)
+                            .map(|p| PlanRef::of(&cx.catalog, p))
+                            .collect(),
+                    },
+                    _ => ChangeOutcome::Unchanged,
+                };
+                changes.push(LicenseChange {
+                    user: u.upn.clone(),
+                    product,
+                    outcome,
+                });
+            }
+            for (_, sku) in removed.iter().filter(|(id, _)| *id == u.id) {
+                changes.push(LicenseChange {
+                    user: u.upn.clone(),
+                    product: ProductRef::of(&cx.catalog, *sku),
+                    outcome: ChangeOutcome::Removed,
+                });
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Refusal { problems }.into());
         }
         let mut audit = Audit::new(actor, cx.now);
         for u in &targets {
@@ -285,7 +678,7 @@ impl App {
         audit_license_changes(&mut audit, &mut tx, &healed).await?;
         tx.insert_audit(&audit.rows).await?;
         tx.commit().await?;
-        Ok(targets)
+        Ok((targets, changes))
     }
 
     /// Graph `reprocessLicenseAssignment`: evaluates the user again. skuld already does this on
@@ -340,16 +733,12 @@ impl App {
         let (mut tx, cx) = self.begin(tenant).await?;
         let g = find_group(&mut tx, group).await?;
         if !g.is_licensable() {
-            return Err(bad(format!("Licenses can only be assigned to security-enabled groups; '{}' is not security-enabled.", g.display_name)));
+            return Err(Problem::GroupNotLicensable {
+                group: g.display_name.clone(),
+            }
+            .into());
         }
-        let subs = tx.subscriptions().await?;
-        for s in add {
-            check_sku(&cx, &subs, s.sku)?;
-            check_plans(&cx, s)?;
-        }
-        for s in remove {
-            check_sku(&cx, &subs, *s)?;
-        }
+        check_products(&mut tx, &cx, add, remove).await?;
         let groups = Groups::load(&mut tx).await?;
         let mut bundle: Vec<(SkuId, Vec<PlanId>)> = groups
             .licenses
@@ -360,7 +749,11 @@ impl App {
             .collect();
         for sku in remove {
             if !bundle.iter().any(|(s, _)| s == sku) {
-                return Err(bad(format!("License {sku} is not assigned to the group.")));
+                return Err(Problem::GroupLacksLicense {
+                    group: g.display_name.clone(),
+                    product: ProductRef::of(&cx.catalog, *sku),
+                }
+                .into());
             }
             bundle.retain(|(s, _)| s != sku);
         }
@@ -387,17 +780,12 @@ impl App {
         for p in &enabled {
             let req = cx.catalog.requirements(p);
             if !req.is_empty() && !req.iter().any(|r| enabled.contains(r)) {
-                let friendly = |id: &PlanId| {
-                    cx.catalog
-                        .plan(id)
-                        .map(|x| x.friendly_name.clone())
-                        .unwrap_or_else(|| id.to_string())
-                };
-                return Err(bad(format!(
-                    "License operation failed. Make sure that the group has necessary services before adding or removing a dependent service. The service {} requires {} to be enabled as well.",
-                    friendly(p),
-                    friendly(&req[0])
-                )));
+                return Err(Problem::GroupDependency {
+                    group: g.display_name.clone(),
+                    plan: PlanRef::of(&cx.catalog, p),
+                    requires: req.iter().map(|r| PlanRef::of(&cx.catalog, r)).collect(),
+                }
+                .into());
             }
         }
         for sku in remove {

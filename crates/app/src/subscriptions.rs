@@ -3,6 +3,7 @@
 
 use crate::audit::{Actor, Audit};
 use crate::authz::Action;
+use crate::error::{Problem, ProductRef};
 use crate::reconcile::{reconcile, Groups};
 use crate::users::{bad, find_user};
 use crate::{App, AppError, Result};
@@ -30,6 +31,13 @@ async fn holders(tx: &mut TenantTx, sku: SkuId) -> Result<Vec<UserId>> {
     Ok(tx.users_with_sku(sku).await?)
 }
 
+fn unknown(sub: SubscriptionId) -> AppError {
+    Problem::UnknownSubscription {
+        key: sub.to_string(),
+    }
+    .into()
+}
+
 impl App {
     pub async fn add_subscription(
         &self,
@@ -44,10 +52,12 @@ impl App {
             return Err(bad("the number of seats must be between 0 and 10,000,000"));
         }
         let (mut tx, cx) = self.begin(tenant).await?;
-        let product = cx
-            .catalog
-            .product(&n.sku)
-            .ok_or_else(|| bad(format!("product {} is not in the catalog", n.sku)))?;
+        let product = cx.catalog.product(&n.sku).ok_or_else(|| {
+            bad(format!(
+                "there is no product {} in the catalog (see `skuld sku list`)",
+                n.sku
+            ))
+        })?;
         if tx
             .subscriptions()
             .await?
@@ -79,9 +89,12 @@ impl App {
         if let Some(o) = &owner {
             // The purchaser licenses itself with what it bought.
             if o.usage_location.is_none() {
-                return Err(bad(
-                    "License assignment cannot be done for user with invalid usage location.",
-                ));
+                return Err(Problem::NoUsageLocation {
+                    user: o.upn.clone(),
+                    products: vec![ProductRef::of(&cx.catalog, sub.sku_id)],
+                    example: tenant.country.to_string(),
+                }
+                .into());
             }
             tx.upsert_direct(o.id, sub.sku_id, &[], cx.now).await?;
             affected.push(o.id);
@@ -128,20 +141,20 @@ impl App {
             return Err(bad("the number of seats must be between 0 and 10,000,000"));
         }
         let (mut tx, cx) = self.begin(tenant).await?;
-        let mut s = tx
-            .subscription(sub)
-            .await?
-            .ok_or_else(|| AppError::not_found(&sub.to_string()))?;
+        let mut s = tx.subscription(sub).await?.ok_or_else(|| unknown(sub))?;
         let old = s.units;
         s.units = units;
         tx.upsert_subscription(&s).await?;
         let ledger = crate::reconcile::load_ledger(&mut tx).await?;
         let seats = ledger.get(&s.sku_id);
         if units < old && seats.consumed > seats.capacity && !allow_over_allocation {
-            return Err(bad(format!(
-                "You can't reduce the number of licenses below the {} that are assigned: unassign licenses first",
-                seats.consumed
-            )));
+            return Err(Problem::SeatsBelowAssigned {
+                product: ProductRef::of(&cx.catalog, s.sku_id),
+                subscription: s.id,
+                assigned: seats.consumed,
+                requested: units,
+            }
+            .into());
         }
         let affected = holders(&mut tx, s.sku_id).await?;
         let groups = Groups::load(&mut tx).await?;
@@ -174,10 +187,7 @@ impl App {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
-        let mut s = tx
-            .subscription(sub)
-            .await?
-            .ok_or_else(|| AppError::not_found(&sub.to_string()))?;
+        let mut s = tx.subscription(sub).await?.ok_or_else(|| unknown(sub))?;
         let old = s.status;
         s.status = status;
         s.next_lifecycle_at =
@@ -212,12 +222,13 @@ impl App {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
-        let mut s = tx
-            .subscription(sub)
-            .await?
-            .ok_or_else(|| AppError::not_found(&sub.to_string()))?;
+        let mut s = tx.subscription(sub).await?.ok_or_else(|| unknown(sub))?;
         let Some(owner) = s.self_service_owner.take() else {
-            return Err(bad("the subscription is not a self-service purchase"));
+            return Err(Problem::NotSelfService {
+                subscription: s.id,
+                product: ProductRef::of(&cx.catalog, s.sku_id),
+            }
+            .into());
         };
         tx.upsert_subscription(&s).await?;
         let mut audit = Audit::new(actor, cx.now);

@@ -2,6 +2,7 @@
 
 use crate::audit::{Actor, Audit};
 use crate::authz::Action;
+use crate::error::{Problem, ProductRef};
 use crate::groups::sync_dynamic_for_user;
 use crate::reconcile::{reconcile, Ctx, Groups};
 use crate::{now, App, AppError, Result};
@@ -138,6 +139,16 @@ pub(crate) fn bad(m: impl Into<String>) -> AppError {
     AppError::BadRequest(m.into())
 }
 
+/// A missing (`None`) or invalid property of a user.
+fn property(property: &'static str, value: Option<&str>) -> AppError {
+    Problem::Property {
+        resource: "User",
+        property,
+        value: value.map(str::to_string),
+    }
+    .into()
+}
+
 fn parse_location(l: Option<String>) -> Result<Option<UsageLocation>> {
     clean(l)
         .map(|l| UsageLocation::parse(&l).map_err(|e| bad(e.to_string())))
@@ -169,18 +180,18 @@ impl App {
         // Guests carry their home address in the alias (`…#EXT#@tenant`), members need a
         // verified domain of the tenant.
         if !tenant.has_domain(upn.domain()) {
-            return Err(bad("The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization."));
+            return Err(Problem::UnverifiedDomain {
+                upn: upn.to_string(),
+                domains: tenant.domains.clone(),
+            }
+            .into());
         }
         let display_name = n.display_name.trim().to_string();
         if display_name.is_empty() {
-            return Err(bad(
-                "A value is required for property 'displayName' of resource 'User'.",
-            ));
+            return Err(property("displayName", None));
         }
         if display_name.chars().count() > 256 {
-            return Err(bad(
-                "Invalid value specified for property 'displayName' of resource 'User'.",
-            ));
+            return Err(property("displayName", Some(&display_name)));
         }
         let nick = clean(n.mail_nickname).unwrap_or_else(|| upn.alias().replace('#', "_"));
         if nick.chars().count() > 64
@@ -188,9 +199,7 @@ impl App {
                 '@', ' ', '(', ')', '\\', '[', ']', '"', ';', ':', '<', '>', ',',
             ])
         {
-            return Err(bad(
-                "Invalid value specified for property 'mailNickname' of resource 'User'.",
-            ));
+            return Err(property("mailNickname", Some(&nick)));
         }
         let (password, generated) = match n.password {
             Some(p) => (p, None),
@@ -199,19 +208,16 @@ impl App {
                 (g.clone(), Some(g))
             }
         };
-        let password = Password::parse(&password).map_err(|_| {
-            bad("The specified password does not comply with password complexity requirements. Please provide a different password.")
-        })?;
+        let password =
+            Password::parse(&password).map_err(|e| Problem::WeakPassword { why: e.to_string() })?;
         for (name, v, max) in [
             ("givenName", &n.given_name, 64),
             ("surname", &n.surname, 64),
             ("jobTitle", &n.job_title, 128),
             ("department", &n.department, 64),
         ] {
-            if v.as_ref().is_some_and(|s| s.chars().count() > max) {
-                return Err(bad(format!(
-                    "Invalid value specified for property '{name}' of resource 'User'."
-                )));
+            if let Some(s) = v.as_ref().filter(|s| s.chars().count() > max) {
+                return Err(property(name, Some(s)));
             }
         }
         let user = User {
@@ -272,9 +278,10 @@ impl App {
         user.password_hash = Some(hash_password(&password).await?);
         let (mut tx, cx) = self.begin(tenant).await?;
         if tx.user_by_upn(&user.upn).await?.is_some() {
-            return Err(bad(
-                "Another object with the same value for property userPrincipalName already exists.",
-            ));
+            return Err(Problem::DuplicateUpn {
+                upn: user.upn.clone(),
+            }
+            .into());
         }
         tx.insert_user(&user).await?;
         let groups = Groups::load(&mut tx).await?;
@@ -345,9 +352,7 @@ impl App {
         if let Some(d) = p.display_name {
             let d = d.trim().to_string();
             if d.is_empty() {
-                return Err(bad(
-                    "Invalid value specified for property 'displayName' of resource 'User'.",
-                ));
+                return Err(property("displayName", Some(&d)));
             }
             u.display_name = d;
         }
@@ -374,6 +379,24 @@ impl App {
         }
         if let Some(v) = p.user_type {
             u.user_type = v;
+        }
+        if old.usage_location.is_some() && u.usage_location.is_none() {
+            // A change that takes a license away is never silent: direct licenses need the
+            // user's own location (U1), so clearing it is refused while the user holds any.
+            let mut direct: Vec<ProductRef> = tx
+                .direct_assignments(Some(&[u.id]))
+                .await?
+                .iter()
+                .map(|d| ProductRef::of(&cx.catalog, d.1))
+                .collect();
+            if !direct.is_empty() {
+                direct.sort_by(|a, b| a.name.cmp(&b.name));
+                return Err(Problem::LocationNeeded {
+                    user: u.upn.clone(),
+                    products: direct,
+                }
+                .into());
+            }
         }
         tx.update_user(&u).await?;
         let groups = Groups::load(&mut tx).await?;
@@ -576,7 +599,15 @@ pub(crate) async fn find_user(tx: &mut TenantTx, key: &str) -> Result<User> {
     } else if let Some(u) = tx.user_by_upn(key).await? {
         return Ok(u);
     }
-    Err(AppError::not_found(key))
+    Err(unknown_user(key))
+}
+
+pub(crate) fn unknown_user(key: &str) -> AppError {
+    Problem::UnknownUser {
+        key: key.to_string(),
+        close: Vec::new(),
+    }
+    .into()
 }
 
 pub(crate) async fn find_deleted_user(tx: &mut TenantTx, key: &str) -> Result<User> {
@@ -585,11 +616,11 @@ pub(crate) async fn find_deleted_user(tx: &mut TenantTx, key: &str) -> Result<Us
         if let Some(u) = tx.user(id).await?.filter(|u| u.is_deleted()) {
             return Ok(u);
         }
-        return Err(AppError::not_found(key));
+        return Err(unknown_user(key));
     }
     let mut hits = tx.deleted_users_by_upn(key).await?;
     match hits.len() {
-        0 => Err(AppError::not_found(key)),
+        0 => Err(unknown_user(key)),
         1 => Ok(hits.remove(0)),
         n => Err(bad(format!(
             "{n} deleted users have the name '{key}': restore one by its id"

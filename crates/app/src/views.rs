@@ -4,7 +4,7 @@ use crate::groups::find_group;
 use crate::reconcile::{load_ledger, Groups};
 use crate::users::find_user;
 use crate::{now, App, Result};
-use skuld_domain::licensing::{LicenseError, PathStatus, Source};
+use skuld_domain::licensing::{LicenseError, PathState, PathStatus, Source};
 use skuld_domain::{
     DirectoryRole, Group, GroupId, SkuId, SubscriptionStatus, Tenant, Timestamp, User, UserId,
 };
@@ -39,6 +39,9 @@ pub struct PathView {
     pub state: PathStatus,
     pub error: LicenseError,
     pub detail: String,
+    /// The error in the admin's words (empty when there is none): inside a group bundle,
+    /// `Other` names the product that blocked it.
+    pub reason: String,
     pub disabled_plans: Vec<String>,
     pub applied: bool,
     pub updated_at: Timestamp,
@@ -81,7 +84,8 @@ pub struct GroupView {
     pub transitive_users: usize,
     pub licenses: Vec<(String, String, Vec<String>)>,
     pub licensed_users: i64,
-    /// Users with an error on a path from this group, with the error.
+    /// Users with an error on a path from this group: UPN, part number, error, and the error
+    /// in the admin's words.
     pub errors: Vec<(String, String, String, String)>,
 }
 
@@ -189,6 +193,7 @@ impl App {
             .remove(&user.id)
             .unwrap_or_default();
         tx.commit().await?;
+        let all_states = states.clone();
         let mut by_sku: BTreeMap<String, Vec<_>> = BTreeMap::new();
         for s in states {
             let part = catalog
@@ -245,6 +250,7 @@ impl App {
                         state: p.status,
                         error: p.error,
                         detail: p.detail.clone(),
+                        reason: path_reason(&catalog, &all_states, p),
                         disabled_plans: p.disabled_plans.iter().map(plan_name).collect(),
                         applied: p.applied,
                         updated_at: p.updated_at,
@@ -344,7 +350,13 @@ impl App {
                     .get(u)
                     .map(|x| x.upn.clone())
                     .unwrap_or_else(|| u.to_string());
-                errors.push((upn, part, s.error.to_string(), s.detail.clone()));
+                let all = states.get(u).map(Vec::as_slice).unwrap_or(&[]);
+                errors.push((
+                    upn,
+                    part,
+                    s.error.to_string(),
+                    path_reason(&catalog, all, s),
+                ));
             }
         }
         errors.sort();
@@ -358,6 +370,39 @@ impl App {
             licenses,
             errors,
         })
+    }
+}
+
+/// A path's error in the admin's words. `Other` inside a group bundle (G12, D5) names the
+/// product of the same group that could not be assigned, and why.
+fn path_reason(catalog: &skuld_domain::Catalog, all: &[PathState], s: &PathState) -> String {
+    let name = |sku: &SkuId| {
+        catalog
+            .product(sku)
+            .map(|p| p.display_name.clone())
+            .unwrap_or_else(|| sku.to_string())
+    };
+    match s.error {
+        LicenseError::None => String::new(),
+        LicenseError::Other if s.source != Source::Direct => {
+            match all.iter().find(|x| {
+                x.source == s.source
+                    && x.sku != s.sku
+                    && !matches!(x.error, LicenseError::None | LicenseError::Other)
+            }) {
+                Some(b) => format!(
+                    "blocked: {} could not be assigned ({})",
+                    name(&b.sku),
+                    b.error
+                ),
+                None => s.detail.clone(),
+            }
+        }
+        LicenseError::CountViolation => format!(
+            "waiting for a free license of {}: buy seats or free some",
+            name(&s.sku)
+        ),
+        _ => s.detail.clone(),
     }
 }
 

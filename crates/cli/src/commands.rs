@@ -5,8 +5,8 @@ use crate::render::{table, Out};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::json;
 use skuld_app::{
-    Actor, App, GroupPatch, LicenseSpec, NewGroup, NewSubscription, NewUser, SkuRow, UserPatch,
-    UserView,
+    Actor, App, AppError, ChangeOutcome, GroupPatch, LicenseChange, LicenseSpec, NewGroup,
+    NewSubscription, NewUser, Problem, SkuRow, UserPatch, UserView,
 };
 use skuld_domain::directory::GroupKind;
 use skuld_domain::{
@@ -42,29 +42,87 @@ fn sku(catalog: &Catalog, key: &str) -> Result<SkuId> {
         .find(|(a, _)| a.eq_ignore_ascii_case(key))
         .map(|(_, p)| *p)
         .unwrap_or(key);
-    catalog
-        .find_product(key)
-        .map(|p| p.sku_id)
-        .ok_or_else(|| anyhow!("no product '{key}' in the catalog (use a part number such as ENTERPRISEPACK or a skuId)"))
+    if let Some(p) = catalog.find_product(key) {
+        return Ok(p.sku_id);
+    }
+    let names: Vec<String> = catalog
+        .products()
+        .map(|p| p.part_number.clone())
+        .chain(ALIASES.iter().map(|(a, _)| a.to_string()))
+        .collect();
+    let close = close_matches(key, &names);
+    bail!(
+        "there is no product '{key}': name it by part number (ENTERPRISEPACK), skuId or alias ({}) — see `skuld sku list` for the tenant's products{}",
+        ALIASES.iter().map(|(a, _)| *a).collect::<Vec<_>>().join(" "),
+        if close.is_empty() {
+            String::new()
+        } else {
+            format!("; did you mean {}?", close.join(" or "))
+        }
+    )
 }
 
 fn plans(catalog: &Catalog, sku: SkuId, names: &[String]) -> Result<Vec<PlanId>> {
     let product = catalog
         .product(&sku)
-        .ok_or_else(|| anyhow!("unknown product {sku}"))?;
+        .ok_or_else(|| anyhow!("there is no product {sku} (see `skuld sku list`)"))?;
     let mut out = Vec::new();
+    let mut missing = Vec::new();
     for n in names {
-        out.push(catalog.find_plan_in(product, n).ok_or_else(|| {
-            anyhow!(
-                "product {} has no service plan '{n}' (see `skuld sku plans {}`)",
-                product.part_number,
-                product.part_number
-            )
-        })?);
+        match catalog.find_plan_in(product, n) {
+            Some(p) => out.push(p),
+            None => missing.push(format!("'{n}'")),
+        }
+    }
+    if !missing.is_empty() {
+        bail!(
+            "{} ({}) has no service plan {} — see its plans with `skuld sku plans {}`",
+            product.display_name,
+            product.part_number,
+            missing.join(", "),
+            product.part_number
+        );
     }
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// One line per user and product of a license command: what changed.
+fn change_line(c: &LicenseChange) -> String {
+    let apps = |v: &[skuld_app::PlanRef]| {
+        v.iter()
+            .map(|p| p.friendly.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let what = match &c.outcome {
+        ChangeOutcome::Assigned => "assigned".to_string(),
+        ChangeOutcome::Removed => "removed".to_string(),
+        ChangeOutcome::Unchanged => "already held with the same apps: unchanged".to_string(),
+        ChangeOutcome::Changed { on, off } => {
+            let mut parts = Vec::new();
+            if !on.is_empty() {
+                parts.push(format!("apps turned on: {}", apps(on)));
+            }
+            if !off.is_empty() {
+                parts.push(format!("apps turned off: {}", apps(off)));
+            }
+            parts.join("; ")
+        }
+    };
+    format!("{} — {}: {what}", c.user, c.product.name)
+}
+
+fn change_json(c: &LicenseChange) -> serde_json::Value {
+    let names = |v: &[skuld_app::PlanRef]| v.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+    let (outcome, on, off) = match &c.outcome {
+        ChangeOutcome::Assigned => ("assigned", vec![], vec![]),
+        ChangeOutcome::Removed => ("removed", vec![], vec![]),
+        ChangeOutcome::Unchanged => ("unchanged", vec![], vec![]),
+        ChangeOutcome::Changed { on, off } => ("changed", names(on), names(off)),
+    };
+    json!({"userPrincipalName": c.user, "skuPartNumber": c.product.part, "outcome": outcome, "plansOn": on, "plansOff": off})
 }
 
 fn sku_rows_json(rows: &[SkuRow]) -> serde_json::Value {
@@ -130,7 +188,7 @@ fn user_json(v: &UserView) -> serde_json::Value {
             "disabledPlans": l.disabled_plans,
             "licenseAssignmentStates": l.paths.iter().map(|p| json!({
                 "assignedByGroup": p.group_id.map(|g| g.to_string()), "source": p.source, "state": p.state.as_str(),
-                "error": p.error.as_str(), "detail": p.detail, "disabledPlans": p.disabled_plans,
+                "error": p.error.as_str(), "detail": p.detail, "reason": p.reason, "disabledPlans": p.disabled_plans,
                 "lastUpdatedDateTime": p.updated_at.to_rfc3339()})).collect::<Vec<_>>()
         })).collect::<Vec<_>>(),
     })
@@ -200,7 +258,7 @@ fn print_user(v: &UserView) {
             let err = if p.error == skuld_domain::LicenseError::None {
                 String::new()
             } else {
-                format!("{}: {}", p.error, p.detail)
+                format!("{}: {}", p.error, p.reason)
             };
             let dis = if p.disabled_plans.is_empty() {
                 String::new()
@@ -255,6 +313,90 @@ fn parse_date(s: &str) -> Result<Timestamp> {
 }
 
 pub async fn dispatch(app: &App, tenant_key: Option<&str>, cmd: Command, out: &Out) -> Result<i32> {
+    let r = run_command(app, tenant_key, cmd, out).await;
+    match r {
+        Err(mut e) => {
+            suggest(app, tenant_key, &mut e).await;
+            Err(e)
+        }
+        ok => ok,
+    }
+}
+
+/// Fills in close matches for users and groups that were typed but do not exist (only here,
+/// when a person reads the error: Graph's 404 stays cheap).
+async fn suggest(app: &App, tenant_key: Option<&str>, e: &mut anyhow::Error) {
+    let Some(AppError::Refused(r)) = e.downcast_mut::<AppError>() else {
+        return;
+    };
+    let Ok(t) = tenant(app, tenant_key).await else {
+        return;
+    };
+    let mut upns: Option<Vec<String>> = None;
+    let mut groups: Option<Vec<String>> = None;
+    for p in r.problems.iter_mut() {
+        match p {
+            Problem::UnknownUser { key, close } => {
+                if upns.is_none() {
+                    upns = Some(
+                        app.users(&t, false, 20_000, 0)
+                            .await
+                            .map(|v| v.into_iter().map(|u| u.upn).collect())
+                            .unwrap_or_default(),
+                    );
+                }
+                *close = close_matches(key, upns.as_deref().unwrap_or_default());
+            }
+            Problem::UnknownGroup { key, close } => {
+                if groups.is_none() {
+                    groups = Some(
+                        app.groups(&t)
+                            .await
+                            .map(|v| v.into_iter().map(|g| g.display_name).collect())
+                            .unwrap_or_default(),
+                    );
+                }
+                *close = close_matches(key, groups.as_deref().unwrap_or_default());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The names closest to what was typed, within a small edit distance (at most three).
+fn close_matches(typed: &str, names: &[String]) -> Vec<String> {
+    let t = typed.to_lowercase();
+    let limit = (t.chars().count() / 4).clamp(1, 3);
+    let mut hits: Vec<(usize, &String)> = names
+        .iter()
+        .map(|n| (edit_distance(&t, &n.to_lowercase()), n))
+        .filter(|(d, _)| *d <= limit)
+        .collect();
+    hits.sort();
+    let best = hits.first().map(|h| h.0);
+    hits.into_iter()
+        .take_while(|h| Some(h.0) == best)
+        .take(3)
+        .map(|(_, n)| n.clone())
+        .collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+async fn run_command(app: &App, tenant_key: Option<&str>, cmd: Command, out: &Out) -> Result<i32> {
     match cmd {
         Command::Init => {
             out.emit(json!({"ok": true}), || println!("database ready"));
@@ -342,7 +484,7 @@ pub async fn dispatch(app: &App, tenant_key: Option<&str>, cmd: Command, out: &O
         Command::License(l) => {
             let t = tenant(app, tenant_key).await?;
             let cat = app.tenant_catalog(&t).await?;
-            let (users, n) = match l {
+            let (add, remove, replace, n) = match l {
                 LicenseCmd::Assign {
                     sku: k,
                     targets,
@@ -353,19 +495,11 @@ pub async fn dispatch(app: &App, tenant_key: Option<&str>, cmd: Command, out: &O
                         sku: id,
                         disabled_plans: plans(&cat, id, &disable)?,
                     };
-                    (
-                        app.assign_licenses(&t, &targets.users, &[spec], &[], false, &OP)
-                            .await?,
-                        "assigned",
-                    )
+                    (vec![spec], vec![], false, ("assigned", targets.users))
                 }
                 LicenseCmd::Remove { sku: k, targets } => {
                     let id = sku(&cat, &k)?;
-                    (
-                        app.assign_licenses(&t, &targets.users, &[], &[id], false, &OP)
-                            .await?,
-                        "removed",
-                    )
+                    (vec![], vec![id], false, ("removed", targets.users))
                 }
                 LicenseCmd::Replace {
                     sku: k,
@@ -377,16 +511,23 @@ pub async fn dispatch(app: &App, tenant_key: Option<&str>, cmd: Command, out: &O
                         sku: id,
                         disabled_plans: plans(&cat, id, &disable)?,
                     };
-                    (
-                        app.assign_licenses(&t, &targets.users, &[spec], &[], true, &OP)
-                            .await?,
-                        "replaced",
-                    )
+                    (vec![spec], vec![], true, ("replaced", targets.users))
                 }
             };
-            out.emit(json!({"result": n, "users": users.iter().map(|u| u.upn.clone()).collect::<Vec<_>>()}), || {
-                println!("{n} for {} user(s): {}", users.len(), users.iter().map(|u| u.upn.as_str()).collect::<Vec<_>>().join(", "))
-            });
+            let (verb, targets) = n;
+            let (users, changes) = app
+                .assign_licenses_reported(&t, &targets, &add, &remove, replace, &OP)
+                .await?;
+            out.emit(
+                json!({"result": verb, "users": users.iter().map(|u| u.upn.clone()).collect::<Vec<_>>(),
+                       "changes": changes.iter().map(change_json).collect::<Vec<_>>()}),
+                || {
+                    println!("{verb} for {} user(s):", users.len());
+                    for c in &changes {
+                        println!("  {}", change_line(c));
+                    }
+                },
+            );
         }
         Command::Product(ProductCmd::Add {
             part_number,

@@ -96,8 +96,10 @@ async fn run(cli: args::Cli) -> anyhow::Result<i32> {
     }
     // Group license jobs a previous process left unfinished run before anything else, so
     // every command sees a consistent directory (D13; `serve` does this in its worker).
-    // A job that fails is recorded (see `skuld job list`) and never stops the command.
-    match app.run_open_jobs().await {
+    // A job that fails is recorded (see `skuld job list`) and never stops the command. A job
+    // another process holds is waited for a little: a live server finishes it, and a crashed
+    // process's lease expires within seconds.
+    match app.settle_jobs(std::time::Duration::from_secs(20)).await {
         Ok(0) => {}
         Ok(n) => eprintln!("finished {n} group license job(s) an earlier run left open"),
         Err(e) => eprintln!("warning: cannot run open group license jobs: {e}"),

@@ -164,6 +164,15 @@ impl From<AppError> for GraphError {
             }
             AppError::BadRequest(m) => Self::bad_request(m),
             AppError::Forbidden(_) => Self::forbidden(),
+            // The refusal's Graph rendering: Microsoft's exact text (the CLI prints the admin's).
+            AppError::Refused(r) => match r.kind() {
+                skuld_app::RefusalKind::NotFound => Self::new(
+                    StatusCode::NOT_FOUND,
+                    "Request_ResourceNotFound",
+                    r.graph_text(),
+                ),
+                skuld_app::RefusalKind::BadRequest => Self::bad_request(r.graph_text()),
+            },
             other => {
                 tracing::error!(error = %other, "internal error");
                 Self::internal("An internal server error occurred.")

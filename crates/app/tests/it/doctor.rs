@@ -127,7 +127,10 @@ async fn apply(e: &Env, subs: &[SubscriptionId], op: &Op) {
             .map(drop),
     };
     match r {
-        Ok(()) | Err(AppError::BadRequest(_)) | Err(AppError::NotFound(_)) => {}
+        Ok(())
+        | Err(AppError::BadRequest(_))
+        | Err(AppError::NotFound(_))
+        | Err(AppError::Refused(_)) => {}
         Err(other) => panic!("{op:?} failed: {other:?}"),
     }
 }

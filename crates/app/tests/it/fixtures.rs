@@ -2,7 +2,8 @@
 //! test says otherwise.
 
 use skuld_app::{
-    Actor, App, AppError, FanoutResult, LicenseSpec, NewGroup, NewSubscription, NewUser,
+    Actor, App, AppError, FanoutResult, LicenseSpec, NewGroup, NewSubscription, NewUser, Refusal,
+    RefusalKind,
 };
 use skuld_domain::{
     Catalog, Group, SkuId, Subscription, SubscriptionStatus, Tenant, User, UserType,
@@ -25,11 +26,20 @@ pub fn spec(part: &str) -> LicenseSpec {
     }
 }
 
-/// The message of a refusal, failing on success.
+/// Graph's message of a refusal, failing on success.
 pub fn refusal<T: std::fmt::Debug>(r: Result<T, AppError>) -> String {
     match r {
         Err(AppError::BadRequest(m)) => m,
+        Err(AppError::Refused(r)) if r.kind() == RefusalKind::BadRequest => r.graph_text(),
         other => panic!("expected a BadRequest refusal, got {other:?}"),
+    }
+}
+
+/// The refusal itself (both renderings), failing on anything else.
+pub fn refused<T: std::fmt::Debug>(r: Result<T, AppError>) -> Refusal {
+    match r {
+        Err(AppError::Refused(r)) => *r,
+        other => panic!("expected a refusal, got {other:?}"),
     }
 }
 

@@ -325,7 +325,8 @@ async fn concurrent_assignments_never_exceed_the_seats() {
         for t in tasks {
             match t.await.unwrap() {
                 Ok(_) => granted += 1,
-                Err(AppError::BadRequest(m)) => {
+                Err(AppError::Refused(r)) => {
+                    let m = r.graph_text();
                     assert!(m.contains("does not have any available licenses"), "{m}")
                 }
                 Err(other) => panic!("unexpected failure: {other:?}"),
@@ -381,6 +382,137 @@ async fn d12_removing_a_direct_prerequisite_is_refused_for_every_user_of_a_bulk_
             );
             assert_eq!(e.paths("alice", "EMS").await, ["Direct: Active None"]);
         }
+        e.assert_no_drift().await;
+    })
+    .await;
+}
+
+// Issue 7, "Errors in the admin's language": one refusal, two renderings.
+#[tokio::test]
+async fn issue7_a_many_user_assignment_names_every_failing_user_and_counts_the_seats() {
+    for_each_backend(|url| async move {
+        let e = env(&url).await;
+        let sub = e.subscribe(E3, 1).await;
+        e.user("alice", Some("US")).await;
+        e.user("bob", Some("US")).await;
+        e.user("carol", Some("US")).await;
+        e.user("nowhere", None).await;
+        let users: Vec<String> = ["alice", "bob", "carol", "nowhere", "ghost"]
+            .iter()
+            .map(|a| e.upn(a))
+            .collect();
+        let r = crate::fixtures::refused(
+            e.app
+                .assign_licenses(&e.t, &users, &[spec(E3)], &[], false, &OP)
+                .await,
+        );
+        // Graph names the first problem with Microsoft's text.
+        assert_eq!(
+            r.graph_text(),
+            "License assignment cannot be done for user with invalid usage location."
+        );
+        let admin = r.admin_text();
+        assert!(admin.starts_with("nothing was changed, because of 3 problems:"), "{admin}");
+        assert!(admin.contains("nowhere@contoso.test has no usage location, which a direct license of Office 365 E3 needs: set one with `skuld user set nowhere@contoso.test --location CC`"), "{admin}");
+        assert!(admin.contains("there is no user 'ghost@contoso.test'"), "{admin}");
+        // One seat for three users: two more are needed, counted over the whole command.
+        assert!(
+            admin.contains("Office 365 E3 has only 1 free license(s) (0 of 1 assigned); 2 more are needed for these users:"),
+            "{admin}"
+        );
+        assert!(
+            admin.contains(&format!("`skuld subscription set-seats {} 3`", sub.id)),
+            "{admin}"
+        );
+        assert_eq!(e.seats(E3).await, (1, 0), "nothing was written");
+        e.assert_no_drift().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn issue7_clearing_the_location_of_a_user_with_direct_licenses_is_refused_naming_them() {
+    for_each_backend(|url| async move {
+        let e = env(&url).await;
+        e.subscribe(E3, 2).await;
+        e.user("priya", Some("US")).await;
+        e.direct("priya", E3).await.unwrap();
+        let r = crate::fixtures::refused(
+            e.app
+                .update_user(
+                    &e.t,
+                    &e.upn("priya"),
+                    skuld_app::UserPatch {
+                        usage_location: Some(None),
+                        ..Default::default()
+                    },
+                    &OP,
+                )
+                .await,
+        );
+        assert_eq!(r.kind(), skuld_app::RefusalKind::BadRequest);
+        assert_eq!(
+            r.admin_text(),
+            "priya@contoso.test holds direct licenses that need a usage location: Office 365 E3; remove them first with `skuld license remove ENTERPRISEPACK --user priya@contoso.test` or set another location"
+        );
+        assert!(e.holds("priya", E3).await);
+        let u = e.app.user(&e.t, &e.upn("priya")).await.unwrap();
+        assert_eq!(u.usage_location.map(|l| l.to_string()).as_deref(), Some("US"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn issue7_reassigning_with_other_apps_reports_what_changed_per_user() {
+    for_each_backend(|url| async move {
+        let e = env(&url).await;
+        e.subscribe(E3, 5).await;
+        e.user("alice", Some("US")).await;
+        e.user("bob", Some("US")).await;
+        e.direct("alice", E3).await.unwrap();
+        let cat = skuld_domain::Catalog::microsoft();
+        let product = cat.product(&sku(E3)).unwrap();
+        let exchange = cat.find_plan_in(product, "EXCHANGE_S_ENTERPRISE").unwrap();
+        let off = LicenseSpec {
+            sku: sku(E3),
+            disabled_plans: vec![exchange],
+        };
+        let (_, changes) = e
+            .app
+            .assign_licenses_reported(
+                &e.t,
+                &[e.upn("alice"), e.upn("bob")],
+                std::slice::from_ref(&off),
+                &[],
+                false,
+                &OP,
+            )
+            .await
+            .unwrap();
+        let by = |upn: &str| {
+            changes
+                .iter()
+                .find(|c| c.user == upn)
+                .map(|c| c.outcome.clone())
+                .unwrap()
+        };
+        match by(&e.upn("alice")) {
+            skuld_app::ChangeOutcome::Changed { on, off } => {
+                assert!(on.is_empty());
+                assert_eq!(
+                    off.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+                    ["EXCHANGE_S_ENTERPRISE"]
+                );
+            }
+            other => panic!("alice: {other:?}"),
+        }
+        assert_eq!(by(&e.upn("bob")), skuld_app::ChangeOutcome::Assigned);
+        let (_, again) = e
+            .app
+            .assign_licenses_reported(&e.t, &[e.upn("bob")], &[off], &[], false, &OP)
+            .await
+            .unwrap();
+        assert_eq!(again[0].outcome, skuld_app::ChangeOutcome::Unchanged);
         e.assert_no_drift().await;
     })
     .await;

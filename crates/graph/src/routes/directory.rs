@@ -6,7 +6,7 @@ use crate::body::{collection, entity, json, no_content, Base, JsonBody, Props};
 use crate::error::{GraphError, GraphResult};
 use crate::odata::Resource;
 use crate::routes::users::list_users;
-use crate::routes::{deny_unless, RawQuery};
+use crate::routes::{deny_unless, project, select_list, select_only, RawQuery};
 use crate::state::GraphState;
 use crate::wire;
 use axum::extract::{Path, State};
@@ -328,6 +328,7 @@ pub async fn audits(
     let mut top: i64 = 100;
     let mut before = i64::MAX;
     let mut clauses = Vec::new();
+    let mut select: Option<Vec<String>> = None;
     let mut raw: Vec<(String, String)> = Vec::new();
     for (k, v) in crate::odata::decode_query(q.as_deref().unwrap_or(""))? {
         match k.to_ascii_lowercase().as_str() {
@@ -349,6 +350,7 @@ pub async fn audits(
                 continue;
             }
             "$filter" => clauses = parse_audit_filter(&v)?,
+            "$select" => select = Some(select_list(&v, "directoryAudit")?),
             "$orderby" if v.trim().eq_ignore_ascii_case("activityDateTime desc") => {}
             k if k.starts_with('$') => {
                 return Err(GraphError::unsupported_query(format!(
@@ -390,11 +392,24 @@ pub async fn audits(
     } else {
         None
     };
-    let values = found.iter().map(audit_value).collect();
+    let values = found
+        .iter()
+        .map(|r| match audit_value(r) {
+            Value::Object(m) => Value::Object(project("directoryAudit", m, select.as_deref())),
+            other => other,
+        })
+        .collect();
     Ok(json(
         StatusCode::OK,
         collection(
-            format!("{}/$metadata#auditLogs/directoryAudits", base.graph),
+            format!(
+                "{}/$metadata#{}",
+                base.graph,
+                crate::routes::users::select_context(
+                    "auditLogs/directoryAudits",
+                    select.as_deref()
+                )
+            ),
             None,
             values,
             next,
@@ -407,8 +422,10 @@ pub async fn audit(
     caller: Caller,
     base: Base,
     Path(id): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
     deny_unless(&caller, Action::ReadAudit)?;
+    let select = select_only(q.as_deref(), "directoryAudit")?;
     let mut cursor = i64::MAX;
     loop {
         let batch = st.app.audit_page(&caller.tenant, cursor, 1000).await?;
@@ -419,8 +436,15 @@ pub async fn audit(
             return Ok(json(
                 StatusCode::OK,
                 entity(
-                    format!("{}/$metadata#auditLogs/directoryAudits/$entity", base.graph),
-                    m,
+                    format!(
+                        "{}/$metadata#{}/$entity",
+                        base.graph,
+                        crate::routes::users::select_context(
+                            "auditLogs/directoryAudits",
+                            select.as_deref()
+                        )
+                    ),
+                    project("directoryAudit", m, select.as_deref()),
                 ),
             ));
         }
@@ -460,8 +484,11 @@ pub async fn role_assignments(
     // `$filter=principalId eq '…'` and `roleDefinitionId eq '…'`, the forms clients use.
     let mut principal = None;
     let mut definition = None;
+    let mut select: Option<Vec<String>> = None;
     for (k, v) in crate::odata::decode_query(q.as_deref().unwrap_or(""))? {
-        if k == "$filter" {
+        if k == "$select" {
+            select = Some(select_list(&v, "unifiedRoleAssignment")?);
+        } else if k == "$filter" {
             for c in split_and(&v) {
                 let mut p = c.trim().splitn(3, ' ');
                 let (prop, op, val) = (
@@ -492,14 +519,24 @@ pub async fn role_assignments(
             principal.as_deref().is_none_or(|p| p == u.to_string())
                 && definition.as_deref().is_none_or(|d| d == r.template_id())
         })
-        .map(|(u, _, r, _)| Value::Object(assignment_value(*r, *u)))
+        .map(|(u, _, r, _)| {
+            Value::Object(project(
+                "unifiedRoleAssignment",
+                assignment_value(*r, *u),
+                select.as_deref(),
+            ))
+        })
         .collect();
     Ok(json(
         StatusCode::OK,
         collection(
             format!(
-                "{}/$metadata#roleManagement/directory/roleAssignments",
-                base.graph
+                "{}/$metadata#{}",
+                base.graph,
+                crate::routes::users::select_context(
+                    "roleManagement/directory/roleAssignments",
+                    select.as_deref()
+                )
             ),
             None,
             values,
@@ -518,8 +555,10 @@ pub async fn role_assignment(
     caller: Caller,
     base: Base,
     Path(id): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
     deny_unless(&caller, Action::ReadRoles)?;
+    let select = select_only(q.as_deref(), "unifiedRoleAssignment")?;
     let rows = st.app.role_assignments(&caller.tenant).await?;
     let found =
         parse_assignment_id(&id).filter(|(r, u)| rows.iter().any(|(x, _, y, _)| x == u && y == r));
@@ -530,10 +569,18 @@ pub async fn role_assignment(
         StatusCode::OK,
         entity(
             format!(
-                "{}/$metadata#roleManagement/directory/roleAssignments/$entity",
-                base.graph
+                "{}/$metadata#{}/$entity",
+                base.graph,
+                crate::routes::users::select_context(
+                    "roleManagement/directory/roleAssignments",
+                    select.as_deref()
+                )
             ),
-            assignment_value(r, u),
+            project(
+                "unifiedRoleAssignment",
+                assignment_value(r, u),
+                select.as_deref(),
+            ),
         ),
     ))
 }
@@ -609,7 +656,9 @@ pub async fn delete_role_assignment(
         .remove_role(&caller.tenant, &user.to_string(), role, &caller.actor)
         .await
         .map_err(|e| match e {
-            AppError::BadRequest(_) | AppError::NotFound(_) => GraphError::not_found(&id),
+            AppError::BadRequest(_) | AppError::NotFound(_) | AppError::Refused(_) => {
+                GraphError::not_found(&id)
+            }
             other => other.into(),
         })?;
     Ok(no_content())

@@ -16,7 +16,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use skuld_app::Action;
 use skuld_domain::Group;
 
@@ -138,4 +138,56 @@ pub fn objects(
             next,
         ),
     )
+}
+
+/// Only `$select` is supported on subscribedSkus (graph-api.md §4.1), subscriptions and the
+/// organization; it accepts every property Microsoft's CSDL declares on `ty`.
+pub fn select_only(q: Option<&str>, ty: &str) -> GraphResult<Option<Vec<String>>> {
+    let mut select = None;
+    for (k, v) in crate::odata::decode_query(q.unwrap_or(""))? {
+        match k.to_ascii_lowercase().as_str() {
+            "$select" => select = Some(select_list(&v, ty)?),
+            k if k.starts_with('$') => {
+                return Err(GraphError::unsupported_query(format!(
+                    "Query option '{k}' is not supported on this resource."
+                )))
+            }
+            _ => {}
+        }
+    }
+    Ok(select)
+}
+
+/// The selected properties of an entity of type `ty`; one skuld does not store renders as
+/// [`crate::metadata::absent`].
+pub fn project(ty: &str, m: Map<String, Value>, select: Option<&[String]>) -> Map<String, Value> {
+    match select {
+        None => m,
+        Some(s) => s
+            .iter()
+            .map(|p| {
+                let v = m
+                    .get(p)
+                    .cloned()
+                    .unwrap_or_else(|| crate::metadata::absent(ty, p));
+                (p.clone(), v)
+            })
+            .collect(),
+    }
+}
+
+/// A `$select` list (`id,skuId`) of properties declared on `ty`, in Graph's spelling.
+pub fn select_list(text: &str, ty: &str) -> GraphResult<Vec<String>> {
+    let mut s: Vec<String> = Vec::new();
+    for p in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let c = crate::metadata::declared(ty, p).ok_or_else(|| {
+            GraphError::bad_request(format!(
+                "Could not find a property named '{p}' on type 'microsoft.graph.{ty}'."
+            ))
+        })?;
+        if !s.iter().any(|x| x == c) {
+            s.push(c.to_string());
+        }
+    }
+    Ok(s)
 }

@@ -3,7 +3,7 @@
 use crate::auth::Caller;
 use crate::body::{collection, entity, json, Base};
 use crate::error::{GraphError, GraphResult};
-use crate::routes::{deny_unless, RawQuery};
+use crate::routes::{deny_unless, project, select_only, RawQuery};
 use crate::state::GraphState;
 use crate::wire::{self, Units};
 use axum::extract::{Path, State};
@@ -12,37 +12,6 @@ use axum::response::Response;
 use serde_json::{json as j, Map, Value};
 use skuld_app::Action;
 use skuld_domain::{Subscription, SubscriptionStatus};
-
-/// Only `$select` is supported on subscribedSkus (graph-api.md §4.1), subscriptions and the
-/// organization; it accepts every property Microsoft's CSDL declares on `ty`.
-fn select_only(q: Option<&str>, ty: &str) -> GraphResult<Option<Vec<String>>> {
-    let mut select = None;
-    for (k, v) in crate::odata::decode_query(q.unwrap_or(""))? {
-        match k.to_ascii_lowercase().as_str() {
-            "$select" => {
-                let mut s = Vec::new();
-                for p in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                    let c = crate::metadata::declared(ty, p).ok_or_else(|| {
-                        GraphError::bad_request(format!(
-                            "Could not find a property named '{p}' on type 'microsoft.graph.{ty}'."
-                        ))
-                    })?;
-                    if !s.iter().any(|x| x == c) {
-                        s.push(c.to_string());
-                    }
-                }
-                select = Some(s);
-            }
-            k if k.starts_with('$') => {
-                return Err(GraphError::unsupported_query(format!(
-                    "Query option '{k}' is not supported on this resource."
-                )))
-            }
-            _ => {}
-        }
-    }
-    Ok(select)
-}
 
 fn units_of(subs: &[Subscription], sku: skuld_domain::SkuId) -> Units {
     let mut u = Units::default();
@@ -75,24 +44,6 @@ async fn sku_values(st: &GraphState, caller: &Caller) -> GraphResult<Vec<Map<Str
             wire::subscribed_sku(&tid, r, units_of(&subs, r.sku_id), &ids, &catalog)
         })
         .collect())
-}
-
-/// The selected properties of an entity of type `ty`; one skuld does not store renders as
-/// [`crate::metadata::absent`].
-fn project(ty: &str, m: Map<String, Value>, select: Option<&[String]>) -> Map<String, Value> {
-    match select {
-        None => m,
-        Some(s) => s
-            .iter()
-            .map(|p| {
-                let v = m
-                    .get(p)
-                    .cloned()
-                    .unwrap_or_else(|| crate::metadata::absent(ty, p));
-                (p.clone(), v)
-            })
-            .collect(),
-    }
 }
 
 /// `…#subscribedSkus` or `…#subscribedSkus(id,skuId)`.

@@ -490,8 +490,10 @@ pub async fn license_details(
     caller: Caller,
     base: Base,
     Path(key): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
     deny_unless(&caller, Action::ReadUsers)?;
+    let select = crate::routes::select_only(q.as_deref(), "licenseDetails")?;
     let u = st.app.user(&caller.tenant, &user_key(&key)).await?;
     let catalog = st.app.tenant_catalog(&caller.tenant).await?;
     let lic = st.app.licensing_of(&caller.tenant, &[u.id]).await?;
@@ -500,14 +502,28 @@ pub async fn license_details(
         .map(|l| {
             l.assigned
                 .iter()
-                .map(|(s, d)| wire::license_detail(u.id.0, *s, d, &catalog))
+                .map(
+                    |(s, d)| match wire::license_detail(u.id.0, *s, d, &catalog) {
+                        Value::Object(m) => Value::Object(crate::routes::project(
+                            "licenseDetails",
+                            m,
+                            select.as_deref(),
+                        )),
+                        other => other,
+                    },
+                )
                 .collect()
         })
         .unwrap_or_default();
     Ok(json(
         StatusCode::OK,
         collection(
-            format!("{}/$metadata#users('{}')/licenseDetails", base.graph, u.id),
+            format!(
+                "{}/$metadata#users('{}')/{}",
+                base.graph,
+                u.id,
+                select_context("licenseDetails", select.as_deref())
+            ),
             None,
             values,
             None,
@@ -520,8 +536,10 @@ pub async fn license_detail(
     caller: Caller,
     base: Base,
     Path((key, id)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
     deny_unless(&caller, Action::ReadUsers)?;
+    let select = crate::routes::select_only(q.as_deref(), "licenseDetails")?;
     let u = st.app.user(&caller.tenant, &user_key(&key)).await?;
     let catalog = st.app.tenant_catalog(&caller.tenant).await?;
     let lic = st.app.licensing_of(&caller.tenant, &[u.id]).await?;
@@ -538,10 +556,12 @@ pub async fn license_detail(
         StatusCode::OK,
         entity(
             format!(
-                "{}/$metadata#users('{}')/licenseDetails/$entity",
-                base.graph, u.id
+                "{}/$metadata#users('{}')/{}/$entity",
+                base.graph,
+                u.id,
+                select_context("licenseDetails", select.as_deref())
             ),
-            m,
+            crate::routes::project("licenseDetails", m, select.as_deref()),
         ),
     ))
 }

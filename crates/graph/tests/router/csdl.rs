@@ -307,6 +307,34 @@ async fn every_served_response_holds_to_the_csdl() {
                 None,
             ),
             (
+                format!(
+                    "/v1.0/users/{}/licenseDetails?$select={}",
+                    a.id,
+                    sel("licenseDetails")
+                ),
+                "licenseDetails",
+                true,
+                Some(all("licenseDetails")),
+            ),
+            (
+                format!(
+                    "/v1.0/auditLogs/directoryAudits?$select={}",
+                    sel("directoryAudit")
+                ),
+                "directoryAudit",
+                true,
+                Some(all("directoryAudit")),
+            ),
+            (
+                format!(
+                    "/v1.0/roleManagement/directory/roleAssignments?$select={}",
+                    sel("unifiedRoleAssignment")
+                ),
+                "unifiedRoleAssignment",
+                true,
+                Some(all("unifiedRoleAssignment")),
+            ),
+            (
                 format!("/v1.0/users/{}/memberOf", a.id),
                 "directoryObject",
                 true,
