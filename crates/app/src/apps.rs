@@ -271,6 +271,7 @@ impl App {
             upn: u.upn.clone(),
             roles: roles.clone(),
             scopes: None,
+            guest: u.user_type == skuld_domain::UserType::Guest,
         };
         let mut audit = Audit::new(&actor, cx.now);
         audit.push(
@@ -306,6 +307,7 @@ impl App {
         Ok(u.filter(|u| u.account_enabled && !u.is_deleted())
             .map(|u| Actor::User {
                 id: u.id,
+                guest: u.user_type == skuld_domain::UserType::Guest,
                 upn: u.upn,
                 roles,
                 scopes: Some(scopes),

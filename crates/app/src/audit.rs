@@ -18,6 +18,8 @@ pub enum Actor {
         /// without a token (inside the process, e.g. the change-password form), limited by
         /// roles only.
         scopes: Option<Vec<String>>,
+        /// A guest (userType Guest) reads only their own user and groups (item 20).
+        guest: bool,
     },
     /// An application calling with its own token (client credentials), with the Graph
     /// application permissions it was granted.

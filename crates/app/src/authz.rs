@@ -207,19 +207,55 @@ pub fn canonical_permission(p: &str) -> Option<&'static str> {
         .find(|k| k.eq_ignore_ascii_case(p.trim()))
 }
 
+/// The directory roles whose holders a User Administrator may still manage: Entra's "who can
+/// perform sensitive actions" table lets a User Administrator act on non-administrators and on
+/// limited administrators (Helpdesk, Password, Directory Readers, Guest Inviter, Reports Reader,
+/// Message Center Reader, User Administrator); of skuld's roles, these two (item 16).
+pub const LIMITED_ADMIN_ROLES: &[DirectoryRole] = &[UserAdministrator, GuestInviter];
+
 impl Actor {
+    /// Whether the actor may change a user who holds `target_roles` (issue 7 item 16): the one
+    /// rule every user-changing action applies on top of its own right (update, usage location,
+    /// accountEnabled, userType, delete, restore, purge, password reset). A user without a role
+    /// may be managed by whoever has the action's right; a limited administrator by a User
+    /// Administrator too; any other role holder only with `ManagePrivilegedUser` (a Global
+    /// Administrator, the operator, or an app with `RoleManagement.ReadWrite.Directory`).
+    /// License assignment is not such an action: Entra lets license and user administrators
+    /// license "all users, including all administrators" (rulebook §7.1).
+    pub fn may_manage_user(&self, target_roles: &[DirectoryRole]) -> bool {
+        if target_roles.is_empty() || self.may(ManagePrivilegedUser) {
+            return true;
+        }
+        match self {
+            Actor::User { roles, .. } => {
+                roles.contains(&UserAdministrator)
+                    && target_roles.iter().all(|r| LIMITED_ADMIN_ROLES.contains(r))
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the actor has the right to the action.
     pub fn may(&self, action: Action) -> bool {
         match self {
             Actor::Operator | Actor::System => true,
-            Actor::User { roles, scopes, .. } => {
+            Actor::User {
+                roles,
+                scopes,
+                guest,
+                ..
+            } => {
                 let by_scope = match scopes {
                     None => true,
                     Some(s) => s.iter().any(|x| action.accepts_scope(x)),
                 };
                 let by_role = roles.contains(&GlobalAdministrator)
                     || match action.roles() {
-                        None => true,
+                        // Item 20: Entra's default for guests ("Guest user access is restricted
+                        // to properties and memberships of their own directory objects"): a
+                        // guest without a role reads no lists and no other objects;
+                        // `App::may_read_user` / `may_read_group` let them read their own.
+                        None => !*guest || !roles.is_empty(),
                         Some(granting) => granting.iter().any(|r| roles.contains(r)),
                     };
                 by_scope && by_role

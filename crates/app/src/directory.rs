@@ -4,7 +4,7 @@
 use crate::groups::find_group;
 use crate::reconcile::{transitive_user_members, Groups};
 use crate::users::find_user;
-use crate::{App, Result};
+use crate::{Action, Actor, App, Result};
 use skuld_domain::{Group, GroupId, PlanId, SkuId, Tenant, User, UserId};
 use skuld_store::MemberKind;
 use std::collections::HashMap;
@@ -28,6 +28,45 @@ impl Member {
 }
 
 impl App {
+    /// Item 20: whether `actor` may read the user `key` — anyone with `ReadUsers`, and a guest
+    /// (who has not) their own user only. An unknown key is `false`, so a guest learns nothing
+    /// of who exists.
+    pub async fn may_read_user(&self, tenant: &Tenant, actor: &Actor, key: &str) -> Result<bool> {
+        if actor.may(Action::ReadUsers) {
+            return Ok(true);
+        }
+        let Actor::User { id, .. } = actor else {
+            return Ok(false);
+        };
+        let mut tx = self.store().read(tenant.id).await?;
+        let u = find_user(&mut tx, key).await;
+        tx.commit().await?;
+        Ok(u.is_ok_and(|u| u.id == *id))
+    }
+
+    /// Item 20: whether `actor` may read the group `key` — anyone with `ReadGroups`, and a guest
+    /// the groups they are a member of (directly or through nested groups).
+    pub async fn may_read_group(&self, tenant: &Tenant, actor: &Actor, key: &str) -> Result<bool> {
+        if actor.may(Action::ReadGroups) {
+            return Ok(true);
+        }
+        let Actor::User { id, .. } = actor else {
+            return Ok(false);
+        };
+        let mut tx = self.store().read(tenant.id).await?;
+        let member = match find_group(&mut tx, key).await {
+            Ok(g) => {
+                let groups = Groups::load(&mut tx).await?;
+                transitive_user_members(&mut tx, &groups, g.id)
+                    .await?
+                    .contains(id)
+            }
+            Err(_) => false,
+        };
+        tx.commit().await?;
+        Ok(member)
+    }
+
     /// One page of a group's members (direct, or through nested groups), ordered by id, after
     /// the member id `after`; `limit` + 1 are read so the caller knows whether more follow.
     pub async fn group_members_page(

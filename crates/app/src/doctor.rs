@@ -51,7 +51,8 @@ impl App {
         if groups.groups.values().any(|g| g.is_dynamic()) {
             let users = tx.all_users().await?;
             for g in groups.groups.values() {
-                let (join, leave) = sync_dynamic_group_plan(&mut tx, g, &users).await?;
+                let (join, leave) =
+                    sync_dynamic_group_plan(&mut tx, &self.rules, g, &users).await?;
                 for u in join {
                     note(
                         &mut drift,

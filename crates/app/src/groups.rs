@@ -10,7 +10,9 @@ use skuld_domain::directory::{matches_user, GroupKind};
 use skuld_domain::rule::MembershipRule;
 use skuld_domain::{Group, GroupId, Tenant, Timestamp, User, UserId};
 use skuld_store::{MemberKind, MembershipRow, TenantTx};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// A group to create.
 #[derive(Debug, Clone, Default)]
@@ -36,14 +38,65 @@ pub struct GroupPatch {
     pub license_priority: Option<i32>,
 }
 
-fn parse_rule(text: &str) -> Result<MembershipRule> {
-    MembershipRule::parse(text).map_err(|e| bad(e.to_string()))
+/// Compiled dynamic membership rules, shared by every request the process serves (item 18): a
+/// rule is parsed and its `-match` patterns compiled once per rule text, not on every write under
+/// the tenant lock. The key is the rule text itself and compiling is a pure function of it, so an
+/// entry can never be stale — not after a rule edit (the new text is another key), not when
+/// another process changed the rule. The cache is bounded by dropping everything when full.
+#[derive(Debug, Default)]
+pub(crate) struct RuleCache {
+    rules: Mutex<HashMap<String, Arc<MembershipRule>>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// How the rule cache was used since the process started: `misses` counts compilations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleCacheStats {
+    pub hits: u64,
+    pub misses: u64,
+}
+
+/// Distinct rule texts kept; a tenant has few dynamic groups, an installation few tenants.
+const RULE_CACHE_ENTRIES: usize = 4096;
+
+impl RuleCache {
+    /// The compiled rule for `text`; a malformed rule is the positioned error, in the Graph 400
+    /// the caller answers with.
+    pub(crate) fn get(&self, text: &str) -> Result<Arc<MembershipRule>> {
+        if let Some(r) = self.lock().get(text) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(r.clone());
+        }
+        // Compiled outside the lock: two requests missing at once compile twice, harmlessly.
+        let rule = Arc::new(MembershipRule::parse(text).map_err(|e| bad(e.to_string()))?);
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let mut rules = self.lock();
+        if rules.len() >= RULE_CACHE_ENTRIES {
+            rules.clear();
+        }
+        rules.insert(text.to_string(), rule.clone());
+        Ok(rule)
+    }
+
+    pub(crate) fn stats(&self) -> RuleCacheStats {
+        RuleCacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<MembershipRule>>> {
+        // A panic while holding the lock cannot leave the map inconsistent (inserts are whole).
+        self.rules.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Brings one user's dynamic memberships in line with the rules (rulebook §2.4 "User attribute
 /// change"). Deleted users keep theirs until restored.
 pub(crate) async fn sync_dynamic_for_user(
     tx: &mut TenantTx,
+    rules: &RuleCache,
     groups: &Groups,
     user: &User,
     now: Timestamp,
@@ -66,7 +119,7 @@ pub(crate) async fn sync_dynamic_for_user(
         if g.rule_paused {
             continue;
         }
-        let rule = parse_rule(text)?;
+        let rule = rules.get(text)?;
         let want = matches_user(&rule, user);
         let has = current.contains(&g.id);
         if want && !has {
@@ -90,6 +143,7 @@ pub(crate) async fn sync_dynamic_for_user(
 /// Re-evaluates a dynamic group's rule over every live user; returns the users who joined or left.
 pub(crate) async fn sync_dynamic_group(
     tx: &mut TenantTx,
+    rules: &RuleCache,
     group: &Group,
     now: Timestamp,
 ) -> Result<Vec<UserId>> {
@@ -97,7 +151,7 @@ pub(crate) async fn sync_dynamic_group(
         return Ok(Vec::new());
     }
     let users = tx.all_users().await?;
-    let (join, leave) = sync_dynamic_group_plan(tx, group, &users).await?;
+    let (join, leave) = sync_dynamic_group_plan(tx, rules, group, &users).await?;
     for u in &leave {
         tx.remove_membership(group.id, u.0).await?;
     }
@@ -118,6 +172,7 @@ pub(crate) async fn sync_dynamic_group(
 /// Which live users should join and leave a dynamic group, without changing anything.
 pub(crate) async fn sync_dynamic_group_plan(
     tx: &mut TenantTx,
+    rules: &RuleCache,
     group: &Group,
     users: &[User],
 ) -> Result<(Vec<UserId>, Vec<UserId>)> {
@@ -127,7 +182,7 @@ pub(crate) async fn sync_dynamic_group_plan(
     if group.rule_paused {
         return Ok((Vec::new(), Vec::new()));
     }
-    let rule = parse_rule(text)?;
+    let rule = rules.get(text)?;
     let current: HashSet<UserId> = tx
         .members_of(group.id)
         .await?
@@ -145,6 +200,32 @@ pub(crate) async fn sync_dynamic_group_plan(
         }
     }
     Ok((join, leave))
+}
+
+/// Item 20: the advice shown wherever a licensed group holds guests. Group-based licensing of
+/// guests is allowed (Microsoft's model), but the rulebook and seeds advise against licensing
+/// groups with B2B accounts; `n` is how many guests the group holds, nested groups included.
+pub fn guest_license_warning(n: usize) -> String {
+    format!(
+        "{n} guest{} (B2B account{}) in this group get its licenses: Microsoft advises against licensing groups that contain guests; license guests directly instead",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "" } else { "s" },
+    )
+}
+
+/// How many guests are transitive user members of `group`.
+pub(crate) async fn guest_members(
+    tx: &mut TenantTx,
+    groups: &Groups,
+    group: GroupId,
+) -> Result<usize> {
+    let users = transitive_user_members(tx, groups, group).await?;
+    Ok(tx
+        .users_by_ids(&users)
+        .await?
+        .iter()
+        .filter(|u| u.user_type == skuld_domain::UserType::Guest && !u.is_deleted())
+        .count())
 }
 
 /// A group by id, display name or mail nickname.
@@ -219,7 +300,7 @@ impl App {
             ));
         }
         if let Some(r) = &n.membership_rule {
-            parse_rule(r)?;
+            self.rules.get(r.trim())?;
         }
         let (mut tx, cx) = self.begin(tenant).await?;
         let g = Group {
@@ -236,7 +317,7 @@ impl App {
             created_at: cx.now,
         };
         tx.insert_group(&g).await?;
-        let joined = sync_dynamic_group(&mut tx, &g, cx.now).await?;
+        let joined = sync_dynamic_group(&mut tx, &self.rules, &g, cx.now).await?;
         let mut audit = Audit::new(actor, cx.now);
         audit.push(
             "GroupManagement",
@@ -310,7 +391,7 @@ impl App {
         }
         let mut affected: Vec<UserId> = Vec::new();
         if let Some(r) = p.membership_rule {
-            parse_rule(&r)?;
+            self.rules.get(r.trim())?;
             if !g.is_dynamic() {
                 // Static → dynamic: the static members are removed first (rulebook §2.4).
                 let members = tx.members_of(g.id).await?;
@@ -334,7 +415,7 @@ impl App {
             g.license_priority = pr;
         }
         tx.update_group(&g).await?;
-        affected.extend(sync_dynamic_group(&mut tx, &g, cx.now).await?);
+        affected.extend(sync_dynamic_group(&mut tx, &self.rules, &g, cx.now).await?);
         let groups = Groups::load(&mut tx).await?;
         if priority_changed {
             affected.extend(transitive_user_members(&mut tx, &groups, g.id).await?);
@@ -454,8 +535,12 @@ impl App {
         let mut problems: Vec<Problem> = Vec::new();
         for member in members {
             let groups = Groups::load(&mut tx).await?;
+            let mut guest = false;
             let (member_id, kind, name) = match find_user(&mut tx, member).await {
-                Ok(u) => (u.id.0, MemberKind::User, u.upn),
+                Ok(u) => {
+                    guest = u.user_type == skuld_domain::UserType::Guest;
+                    (u.id.0, MemberKind::User, u.upn)
+                }
                 Err(e) if is_unknown(&e) => match find_group(&mut tx, member).await {
                     Ok(m) => (m.id.0, MemberKind::Group, m.display_name),
                     Err(e) if is_unknown(&e) => {
@@ -511,13 +596,29 @@ impl App {
             } else {
                 "Remove member from group"
             };
+            let mut modified = vec![("Member", String::new(), name)];
+            // Item 20: a guest joining a group that licenses (itself or through a parent) is
+            // allowed but flagged.
+            if add && guest {
+                let licensing = groups
+                    .transitive(&[(g.id, cx.now)])
+                    .keys()
+                    .any(|x| groups.is_licensed(*x));
+                if licensing {
+                    modified.push((
+                        "GuestLicensingWarning",
+                        String::new(),
+                        guest_license_warning(1),
+                    ));
+                }
+            }
             audit.push(
                 "GroupManagement",
                 act,
                 "Group",
                 g.id.to_string(),
                 g.display_name.clone(),
-                vec![("Member", String::new(), name)],
+                modified,
                 None,
             );
         }

@@ -35,7 +35,7 @@ pub use demo::DemoSummary;
 pub use directory::Member;
 pub use doctor::DoctorReport;
 pub use error::{AppError, PlanRef, Problem, ProductRef, Refusal, RefusalKind};
-pub use groups::{GroupPatch, NewGroup};
+pub use groups::{GroupPatch, NewGroup, RuleCacheStats};
 pub use jobs::{JobView, MAX_ATTEMPTS};
 pub use licenses::LicenseSpec;
 pub use licenses::{ChangeOutcome, FanoutResult, LicenseChange};
@@ -67,6 +67,8 @@ pub struct App {
     store: Store,
     catalogs: Arc<Mutex<HashMap<TenantId, Versioned>>>,
     tenants: Arc<Mutex<HashMap<TenantId, Tenant>>>,
+    /// Compiled dynamic membership rules, keyed by rule text (item 18).
+    rules: Arc<groups::RuleCache>,
     /// This instance's name as a job worker (the lease owner of the jobs it runs).
     worker: Arc<str>,
 }
@@ -85,12 +87,18 @@ impl App {
             store,
             catalogs: Arc::new(Mutex::new(HashMap::new())),
             tenants: Arc::new(Mutex::new(HashMap::new())),
+            rules: Arc::default(),
             worker: uuid::Uuid::new_v4().to_string().into(),
         }
     }
 
     pub async fn open(url: &str) -> Result<Self> {
         Ok(Self::new(Store::open(url).await?))
+    }
+
+    /// How often dynamic rules were compiled (misses) and reused (hits) by this application.
+    pub fn rule_cache_stats(&self) -> RuleCacheStats {
+        self.rules.stats()
     }
 
     /// The store, for the use cases of this crate only: the protocol crates and the CLI reach

@@ -810,13 +810,25 @@ impl App {
         let mut audit = Audit::new(actor, cx.now);
         let added: Vec<String> = add.iter().map(|s| s.sku.to_string()).collect();
         let gone: Vec<String> = remove.iter().map(|s| s.to_string()).collect();
+        let mut modified = vec![("AssignedLicense", gone.join(","), added.join(","))];
+        // Item 20: licensing a group that holds guests is allowed but flagged.
+        if !add.is_empty() {
+            let guests = crate::groups::guest_members(&mut tx, &groups, g.id).await?;
+            if guests > 0 {
+                modified.push((
+                    "GuestLicensingWarning",
+                    String::new(),
+                    crate::groups::guest_license_warning(guests),
+                ));
+            }
+        }
         audit.push(
             "GroupManagement",
             "Set group license",
             "Group",
             g.id.to_string(),
             g.display_name.clone(),
-            vec![("AssignedLicense", gone.join(","), added.join(","))],
+            modified,
             None,
         );
         tx.insert_audit(&audit.rows).await?;

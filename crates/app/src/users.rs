@@ -285,7 +285,7 @@ impl App {
         }
         tx.insert_user(&user).await?;
         let groups = Groups::load(&mut tx).await?;
-        sync_dynamic_for_user(&mut tx, &groups, &user, cx.now).await?;
+        sync_dynamic_for_user(&mut tx, &self.rules, &groups, &user, cx.now).await?;
         reconcile(&mut tx, &cx, &groups, &[user.id], &[]).await?;
         let mut audit = Audit::new(actor, cx.now);
         audit.push(
@@ -348,6 +348,12 @@ impl App {
         }
         let (mut tx, cx) = self.begin(tenant).await?;
         let mut u = find_user(&mut tx, key).await?;
+        ensure_may_manage(&mut tx, actor, &u).await?;
+        // Rulebook B1: only a Global Administrator licenses guests directly, so turning a guest
+        // into a member (and back) needs that right too, both ways (item 20).
+        if p.user_type.is_some_and(|t| t != u.user_type) && !actor.may(Action::LicenseGuest) {
+            return Err(AppError::forbidden());
+        }
         let old = u.clone();
         if let Some(d) = p.display_name {
             let d = d.trim().to_string();
@@ -400,7 +406,7 @@ impl App {
         }
         tx.update_user(&u).await?;
         let groups = Groups::load(&mut tx).await?;
-        sync_dynamic_for_user(&mut tx, &groups, &u, cx.now).await?;
+        sync_dynamic_for_user(&mut tx, &self.rules, &groups, &u, cx.now).await?;
         // D3: fixing a usage location heals the user's waiting paths at once.
         reconcile(&mut tx, &cx, &groups, &[u.id], &[]).await?;
         let mut audit = Audit::new(actor, cx.now);
@@ -456,10 +462,8 @@ impl App {
         }
         let (mut tx, cx) = self.begin(tenant).await?;
         let mut u = find_user(&mut tx, key).await?;
-        // Only a Global Administrator deletes another Global Administrator (rulebook §8.5).
-        if !tx.roles_of(u.id).await?.is_empty() && !actor.may(Action::ManagePrivilegedUser) {
-            return Err(AppError::forbidden());
-        }
+        // Rulebook §8.5: who deletes an administrator (item 16: one rule for every action).
+        ensure_may_manage(&mut tx, actor, &u).await?;
         u.deleted_at = Some(cx.now);
         tx.update_user(&u).await?;
         let groups = Groups::load(&mut tx).await?;
@@ -476,6 +480,7 @@ impl App {
         }
         let (mut tx, cx) = self.begin(tenant).await?;
         let mut u = find_deleted_user(&mut tx, key).await?;
+        ensure_may_manage(&mut tx, actor, &u).await?;
         if tx.user_by_upn(&u.upn).await?.is_some() {
             return Err(bad(format!(
                 "Another object with the same value for property userPrincipalName already exists: rename the active user '{}' before restoring",
@@ -485,7 +490,7 @@ impl App {
         u.deleted_at = None;
         tx.update_user(&u).await?;
         let groups = Groups::load(&mut tx).await?;
-        sync_dynamic_for_user(&mut tx, &groups, &u, cx.now).await?;
+        sync_dynamic_for_user(&mut tx, &self.rules, &groups, &u, cx.now).await?;
         reconcile(&mut tx, &cx, &groups, &[u.id], &[]).await?;
         commit_user_event(tx, actor, cx.now, "Restore user", &u).await?;
         Ok(u)
@@ -498,6 +503,7 @@ impl App {
         }
         let (mut tx, cx) = self.begin(tenant).await?;
         let u = find_deleted_user(&mut tx, key).await?;
+        ensure_may_manage(&mut tx, actor, &u).await?;
         crate::reconcile::purge(&mut tx, &cx, &[u.id]).await?;
         commit_user_event(tx, actor, cx.now, "Hard Delete user", &u).await?;
         Ok(u)
@@ -520,9 +526,7 @@ impl App {
         let hash = hash_password(&p).await?;
         let (mut tx, cx) = self.begin(tenant).await?;
         let mut u = find_user(&mut tx, key).await?;
-        if !tx.roles_of(u.id).await?.is_empty() && !actor.may(Action::ManagePrivilegedUser) {
-            return Err(AppError::forbidden());
-        }
+        ensure_may_manage(&mut tx, actor, &u).await?;
         u.password_hash = Some(hash);
         u.force_change_password = force_change;
         tx.update_user(&u).await?;
@@ -588,6 +592,15 @@ async fn commit_user_event(
     tx.insert_audit(&audit.rows).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Item 16: the privileged-target rule ([`Actor::may_manage_user`]) for a user about to change.
+async fn ensure_may_manage(tx: &mut TenantTx, actor: &Actor, u: &User) -> Result<()> {
+    if actor.may_manage_user(&tx.roles_of(u.id).await?) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
 }
 
 pub(crate) async fn find_user(tx: &mut TenantTx, key: &str) -> Result<User> {

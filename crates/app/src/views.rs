@@ -87,6 +87,10 @@ pub struct GroupView {
     /// Users with an error on a path from this group: UPN, part number, error, and the error
     /// in the admin's words.
     pub errors: Vec<(String, String, String, String)>,
+    /// Guests among the transitive members (item 20).
+    pub guests: usize,
+    /// Set when the group carries licenses and holds guests: the advice against it (item 20).
+    pub guest_warning: Option<String>,
 }
 
 impl App {
@@ -304,6 +308,7 @@ impl App {
             .collect();
         member_of.sort();
         let transitive = crate::reconcile::transitive_user_members(&mut tx, &groups, g.id).await?;
+        let guests = crate::groups::guest_members(&mut tx, &groups, g.id).await?;
         let mut licenses: Vec<(String, String, Vec<String>)> = groups
             .licenses
             .get(&g.id)
@@ -367,6 +372,9 @@ impl App {
             member_groups,
             member_of,
             transitive_users: transitive.len(),
+            guest_warning: (guests > 0 && !licenses.is_empty())
+                .then(|| crate::groups::guest_license_warning(guests)),
+            guests,
             licenses,
             errors,
         })

@@ -899,7 +899,7 @@ async fn group(app: &App, t: &Tenant, cmd: GroupCmd, out: &Out) -> Result<i32> {
             out.emit(
                 json!({"id": g.id.to_string(), "displayName": g.display_name, "securityEnabled": g.security_enabled, "membershipRule": g.membership_rule,
                     "licensePriority": g.license_priority, "memberUsers": v.member_users, "memberGroups": v.member_groups, "memberOf": v.member_of,
-                    "transitiveUsers": v.transitive_users, "licensedUsers": v.licensed_users,
+                    "transitiveUsers": v.transitive_users, "licensedUsers": v.licensed_users, "guests": v.guests, "guestWarning": v.guest_warning,
                     "assignedLicenses": v.licenses.iter().map(|(p, _, d)| json!({"skuPartNumber": p, "disabledPlans": d})).collect::<Vec<_>>(),
                     "membersWithLicenseErrors": v.errors.iter().map(|(u, p, e, d)| json!({"userPrincipalName": u, "skuPartNumber": p, "error": e, "detail": d})).collect::<Vec<_>>()}),
                 || {
@@ -919,6 +919,9 @@ async fn group(app: &App, t: &Tenant, cmd: GroupCmd, out: &Out) -> Result<i32> {
                         println!("  member of:     {}", v.member_of.join(", "));
                     }
                     println!("  all users:     {} (including nested groups)", v.transitive_users);
+                    if let Some(w) = &v.guest_warning {
+                        println!("  warning:       {w}");
+                    }
                     if v.licenses.is_empty() {
                         println!("  licenses:      none");
                     } else {

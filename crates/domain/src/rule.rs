@@ -70,6 +70,18 @@ pub const MAX_RULE_CHARS: usize = 3072;
 /// Real rules never come close.
 const MAX_NESTING: usize = 128;
 
+/// Conditions (`user.x -op value` clauses) one rule may hold (item 18). Evaluation is linear in
+/// them, and each `-match` compiles a regex; a rule at Entra's length limit holds at most about
+/// 140 of the shortest conditions, real rules a handful.
+pub const MAX_CONDITIONS: usize = 100;
+
+/// The most memory one `-match` pattern may compile to, and the most its lazy DFA may cache
+/// (`regex::RegexBuilder::size_limit` / `dfa_size_limit`; the crate's defaults are 10 MiB and
+/// 2 MiB). Case-insensitive Unicode classes such as `\w` fit; pathological repetitions such as
+/// `(a{100}){100}` do not.
+pub const MAX_REGEX_BYTES: usize = 1 << 20;
+pub const MAX_REGEX_DFA_BYTES: usize = 1 << 20;
+
 const END_OF_RULE: &str = "end of rule";
 
 /// A malformed rule. `position` is the 1-based character offset into the rule
@@ -114,6 +126,7 @@ impl MembershipRule {
             tokens: &tokens,
             idx: 0,
             depth: 0,
+            conditions: 0,
         };
         let expr = parser.parse_or()?;
         let trailing = parser.peek()?;
@@ -445,6 +458,7 @@ struct Parser<'t, 'a> {
     tokens: &'t [Token<'a>],
     idx: usize,
     depth: usize,
+    conditions: usize,
 }
 
 impl<'t, 'a> Parser<'t, 'a> {
@@ -511,7 +525,17 @@ impl<'t, 'a> Parser<'t, 'a> {
                 self.depth -= 1;
                 Ok(inner)
             }
-            Kind::Word => self.parse_condition(token).map(Expr::Cond),
+            Kind::Word => {
+                self.conditions += 1;
+                if self.conditions > MAX_CONDITIONS {
+                    return Err(RuleError::new(
+                        token.pos,
+                        format!("at most {MAX_CONDITIONS} conditions"),
+                        format!("condition {}", self.conditions),
+                    ));
+                }
+                self.parse_condition(token).map(Expr::Cond)
+            }
             _ => Err(unexpected(token, "`user.`")),
         }
     }
@@ -635,6 +659,8 @@ impl<'t, 'a> Parser<'t, 'a> {
         };
         RegexBuilder::new(source)
             .case_insensitive(true)
+            .size_limit(MAX_REGEX_BYTES)
+            .dfa_size_limit(MAX_REGEX_DFA_BYTES)
             .build()
             .map(Pattern)
             .map_err(|err| {
@@ -665,7 +691,9 @@ fn regex_reason(err: &regex::Error) -> String {
             .find_map(|line| line.trim().strip_prefix("error: "))
             .unwrap_or("syntax error")
             .to_owned(),
-        regex::Error::CompiledTooBig(_) => "pattern too large".to_owned(),
+        regex::Error::CompiledTooBig(_) => {
+            format!("a pattern that compiles to at most {MAX_REGEX_BYTES} bytes")
+        }
         _ => "unsupported pattern".to_owned(),
     }
 }
@@ -1173,6 +1201,53 @@ mod tests {
     #[test]
     fn error_positions_count_characters_not_bytes() {
         assert_err(r#"user.city -eq "Zürich" ~"#, 24, "end of rule", "~");
+    }
+
+    /// Item 18: a rule of `MAX_CONDITIONS` conditions is accepted; one more is refused at the
+    /// position of the condition over the limit, naming the limit.
+    #[test]
+    fn error_too_many_conditions() {
+        let clause = |i: usize| format!("user.city -match \"c{i}\"");
+        let rule = |n: usize| (0..n).map(clause).collect::<Vec<_>>().join(" -or ");
+        let ok = rule(MAX_CONDITIONS);
+        assert!(
+            ok.chars().count() <= MAX_RULE_CHARS,
+            "the test rule must fit"
+        );
+        MembershipRule::parse(&ok).unwrap();
+        let over = rule(MAX_CONDITIONS + 1);
+        let at = over.rfind("user.city").unwrap() + 1;
+        assert_err(
+            &over,
+            at,
+            "at most 100 conditions",
+            &format!("condition {}", MAX_CONDITIONS + 1),
+        );
+        assert_eq!(
+            err(&over).to_string(),
+            format!(
+                "invalid membership rule at position {at}: expected at most 100 conditions, found condition 101"
+            )
+        );
+    }
+
+    /// Item 18: a pattern whose compiled form exceeds the bound is refused at its position;
+    /// ordinary patterns, Unicode classes included, compile.
+    #[test]
+    fn error_regex_over_the_size_bound() {
+        let e = err(r#"user.city -match "(\w{50}){50}""#);
+        assert_eq!(e.position, 18);
+        assert_eq!(
+            e.expected,
+            "a valid regular expression (a pattern that compiles to at most 1048576 bytes)"
+        );
+        for fine in [
+            r"^\w+@contoso\.com$",
+            r"^[A-Z]{2}\d{3,5}$",
+            r"(sales|marketing|hr).*\s",
+        ] {
+            MembershipRule::parse(&format!("user.mail -match \"{fine}\"")).unwrap();
+        }
     }
 
     #[test]

@@ -178,6 +178,7 @@ async fn b1_guest_licensed_directly_needs_global_administrator() {
         guest.user_type = UserType::Guest;
         let guest = e.create(guest).await;
         let license_admin = Actor::User {
+            guest: false,
             id: admin.id,
             upn: admin.upn.clone(),
             roles: vec![DirectoryRole::LicenseAdministrator],
@@ -202,6 +203,7 @@ async fn b1_guest_licensed_directly_needs_global_administrator() {
             .await
             .unwrap();
         let global = Actor::User {
+            guest: false,
             id: admin.id,
             upn: admin.upn.clone(),
             roles: vec![DirectoryRole::GlobalAdministrator],

@@ -5,9 +5,12 @@
 mod doctor;
 mod fixtures;
 mod groups;
+mod guests;
 // The same backends as the store's tests, from one file.
 #[path = "../../../store/tests/it/backends.rs"]
 mod harness;
 mod licenses;
 mod lifecycle;
+mod privileged;
 mod processes;
+mod rules;

@@ -112,7 +112,14 @@ pub async fn get(
     Path(key): Path<String>,
     RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
-    deny_unless(&caller, Action::ReadGroups)?;
+    // Item 20: a guest reads the groups they are a member of only.
+    if !st
+        .app
+        .may_read_group(&caller.tenant, &caller.actor, &key)
+        .await?
+    {
+        return Err(GraphError::forbidden());
+    }
     if key == "$count" {
         return count_segment(&st, &caller, &base, q.as_deref(), Resource::Group).await;
     }

@@ -185,7 +185,14 @@ pub async fn get(
     Path(key): Path<String>,
     RawQuery(q): RawQuery,
 ) -> GraphResult<Response> {
-    deny_unless(&caller, Action::ReadUsers)?;
+    // Item 20: a guest reads their own user only.
+    if !st
+        .app
+        .may_read_user(&caller.tenant, &caller.actor, &user_key(&key))
+        .await?
+    {
+        return Err(GraphError::forbidden());
+    }
     if key == "$count" {
         return count_segment(&st, &caller, &base, q.as_deref(), Resource::User).await;
     }
@@ -591,7 +598,14 @@ async fn member_of_impl(
     key: String,
     transitive: bool,
 ) -> GraphResult<Response> {
-    deny_unless(&caller, Action::ReadUsers)?;
+    // Item 20: a guest reads their own memberships only.
+    if !st
+        .app
+        .may_read_user(&caller.tenant, &caller.actor, &user_key(&key))
+        .await?
+    {
+        return Err(GraphError::forbidden());
+    }
     let groups = st
         .app
         .user_member_of(&caller.tenant, &user_key(&key), transitive)

@@ -12,6 +12,7 @@ mod csdl;
 mod directory;
 mod errors;
 mod groups;
+mod guests;
 mod harness;
 mod isolation;
 mod keys;

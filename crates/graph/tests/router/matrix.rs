@@ -351,3 +351,157 @@ async fn readers_read_and_only_read() {
         w.get("/v1.0/users", &app).await.expect(403);
     }
 }
+
+/// Item 16: the user-changing endpoints a privileged target restricts (`Actor::may_manage_user`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UserOp {
+    UpdateUser,
+    UpdateUsageLocation,
+    DisableAccount,
+    /// Rulebook B1 via item 20: changing `userType` needs a Global Administrator.
+    ChangeUserType,
+    DeleteUser,
+    RestoreUser,
+    PurgeUser,
+    /// Not restricted: Entra lets license admins license "all users, including all
+    /// administrators" (rulebook §7.1).
+    AssignUserLicense,
+}
+
+const USER_OPS: [UserOp; 8] = [
+    UserOp::UpdateUser,
+    UserOp::UpdateUsageLocation,
+    UserOp::DisableAccount,
+    UserOp::ChangeUserType,
+    UserOp::DeleteUser,
+    UserOp::RestoreUser,
+    UserOp::PurgeUser,
+    UserOp::AssignUserLicense,
+];
+
+/// The target's directory role: none, a limited administrator a User Administrator may manage
+/// (Entra's "who can perform sensitive actions"), or a privileged one.
+const TARGET_ROLES: [Option<DirectoryRole>; 4] = [
+    None,
+    Some(UserAdministrator),
+    Some(GlobalAdministrator),
+    Some(LicenseAdministrator),
+];
+
+fn user_op_roles(op: UserOp) -> &'static [DirectoryRole] {
+    match op {
+        UserOp::UpdateUser
+        | UserOp::DisableAccount
+        | UserOp::DeleteUser
+        | UserOp::RestoreUser
+        | UserOp::PurgeUser => &[UserAdministrator],
+        UserOp::UpdateUsageLocation | UserOp::AssignUserLicense => {
+            &[UserAdministrator, LicenseAdministrator]
+        }
+        UserOp::ChangeUserType => &[],
+    }
+}
+
+/// Whether `actor` may act on a holder of `target` at all (the privileged-target rule).
+fn may_manage(actor: Option<DirectoryRole>, target: Option<DirectoryRole>, op: UserOp) -> bool {
+    matches!(
+        (op, target, actor),
+        (UserOp::AssignUserLicense, _, _)
+            | (_, None, _)
+            | (_, _, Some(GlobalAdministrator))
+            | (_, Some(UserAdministrator), Some(UserAdministrator))
+    )
+}
+
+async fn user_op_target(w: &World, op: UserOp, role: Option<DirectoryRole>, n: usize) -> String {
+    let u = w.user_with_role(&format!("t{n}"), role).await;
+    if matches!(op, UserOp::RestoreUser | UserOp::PurgeUser) {
+        w.app.delete_user(&w.tenant, &u.upn, &OP).await.unwrap();
+    }
+    u.id.to_string()
+}
+
+async fn run_user_op(w: &World, token: &str, op: UserOp, target: &str) -> Response {
+    let e3 = sku("ENTERPRISEPACK").to_string();
+    let user = format!("/v1.0/users/{target}");
+    match op {
+        UserOp::UpdateUser => w.patch(&user, token, json!({"department": "Ops"})).await,
+        UserOp::UpdateUsageLocation => w.patch(&user, token, json!({"usageLocation": "DE"})).await,
+        UserOp::DisableAccount => {
+            w.patch(&user, token, json!({"accountEnabled": false}))
+                .await
+        }
+        UserOp::ChangeUserType => w.patch(&user, token, json!({"userType": "Guest"})).await,
+        UserOp::DeleteUser => w.delete(&user, token).await,
+        UserOp::RestoreUser => {
+            w.post(
+                &format!("/v1.0/directory/deletedItems/{target}/restore"),
+                token,
+                json!({}),
+            )
+            .await
+        }
+        UserOp::PurgeUser => {
+            w.delete(&format!("/v1.0/directory/deletedItems/{target}"), token)
+                .await
+        }
+        UserOp::AssignUserLicense => {
+            w.post(
+                &format!("{user}/assignLicense"),
+                token,
+                json!({"addLicenses": [{"skuId": e3, "disabledPlans": []}], "removeLicenses": []}),
+            )
+            .await
+        }
+    }
+}
+
+/// Item 16: every role × (target without a role, limited administrator, privileged
+/// administrators) × every user-changing endpoint. A User Administrator can no longer disable,
+/// restore or purge a Global Administrator; the refused call changes nothing.
+#[tokio::test]
+async fn privileged_targets_every_role_against_every_user_changing_endpoint() {
+    for w in World::all().await {
+        seats(&w).await;
+        let mut who: Vec<Option<DirectoryRole>> =
+            DirectoryRole::ALL.iter().map(|r| Some(*r)).collect();
+        who.push(None);
+        let mut wrong = Vec::new();
+        let mut n = 0;
+        for role in &who {
+            let actor = w.user_with_role(&format!("pa{}", n), *role).await;
+            n += 1;
+            let token = w.token(&actor.upn).await;
+            for op in USER_OPS {
+                for target_role in TARGET_ROLES {
+                    n += 1;
+                    let target = user_op_target(&w, op, target_role, n).await;
+                    let before = w.app.user(&w.tenant, &target).await.ok();
+                    let r = run_user_op(&w, &token, op, &target).await;
+                    let expected = (*role == Some(GlobalAdministrator)
+                        || role.is_some_and(|r| user_op_roles(op).contains(&r)))
+                        && may_manage(*role, target_role, op);
+                    if verdict(&r) != Some(expected) {
+                        wrong.push(format!(
+                            "{role:?} {op:?} on {target_role:?}: expected {}, got {} {}",
+                            if expected { "allowed" } else { "403" },
+                            r.status,
+                            r.text
+                        ));
+                    }
+                    if !expected && w.app.user(&w.tenant, &target).await.ok() != before {
+                        wrong.push(format!(
+                            "{role:?} {op:?} on {target_role:?}: refused but changed"
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} cells differ:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+    }
+}
