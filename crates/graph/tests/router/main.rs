@@ -19,6 +19,7 @@ mod keys;
 mod lockout;
 mod matrix;
 mod odata;
+mod rules;
 mod scopes;
 mod users;
 mod wire;
