@@ -764,8 +764,8 @@ impl Problem {
                 value,
             } => {
                 let what = resource.to_lowercase();
-                match value {
-                    None => format!("a {what} needs a {property}"),
+                match value.as_deref().map(str::trim) {
+                    None | Some("") => format!("a {what} needs a {property}"),
                     Some(v) => format!("'{v}' is not a valid {property} for a {what}"),
                 }
             }

@@ -268,6 +268,17 @@ fn is_unknown(e: &AppError) -> bool {
         })
 }
 
+/// A missing (`None`) or invalid property of a group: Graph's text for Graph, a sentence for
+/// the admin.
+fn group_property(property: &'static str, value: Option<&str>) -> AppError {
+    Problem::Property {
+        resource: "Group",
+        property,
+        value: value.map(str::to_string),
+    }
+    .into()
+}
+
 impl App {
     pub async fn create_group(&self, tenant: &Tenant, n: NewGroup, actor: &Actor) -> Result<Group> {
         if !actor.may(Action::ManageGroups) {
@@ -275,9 +286,7 @@ impl App {
         }
         let name = n.display_name.trim().to_string();
         if name.is_empty() {
-            return Err(bad(
-                "A value is required for property 'displayName' of resource 'Group'.",
-            ));
+            return Err(group_property("displayName", None));
         }
         let nick = n
             .mail_nickname
@@ -295,9 +304,7 @@ impl App {
                 '@', '(', ')', '\\', '[', ']', '"', ';', ':', '.', '<', '>', ',', ' ',
             ])
         {
-            return Err(bad(
-                "Invalid value specified for property 'mailNickname' of resource 'Group'.",
-            ));
+            return Err(group_property("mailNickname", Some(&nick)));
         }
         if let Some(r) = &n.membership_rule {
             self.rules.get(r.trim())?;
@@ -380,9 +387,7 @@ impl App {
         let mut g = find_group(&mut tx, key).await?;
         if let Some(n) = p.display_name {
             if n.trim().is_empty() {
-                return Err(bad(
-                    "Invalid value specified for property 'displayName' of resource 'Group'.",
-                ));
+                return Err(group_property("displayName", Some(&n)));
             }
             g.display_name = n.trim().to_string();
         }
