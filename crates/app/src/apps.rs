@@ -2,7 +2,7 @@
 
 use crate::audit::{Actor, Audit};
 use crate::authz::{canonical_permission, Action};
-use crate::users::{bad, hash_password, hash_secret_blocking, verify_blocking};
+use crate::users::{bad, commit_user_event, hash_password, hash_secret_blocking, verify_blocking};
 use crate::{now, App, AppError, Result};
 use rand::Rng;
 use skuld_domain::{DirectoryRole, Password, Tenant, Timestamp, User, UserId};
@@ -273,18 +273,7 @@ impl App {
             scopes: None,
             guest: u.user_type == skuld_domain::UserType::Guest,
         };
-        let mut audit = Audit::new(&actor, cx.now);
-        audit.push(
-            "UserManagement",
-            "Change user password",
-            "User",
-            u.id.to_string(),
-            u.upn.clone(),
-            vec![],
-            None,
-        );
-        tx.insert_audit(&audit.rows).await?;
-        tx.commit().await?;
+        commit_user_event(tx, &actor, cx.now, "Change user password", &u).await?;
         Ok(SignIn::Ok(u, roles))
     }
 

@@ -287,18 +287,7 @@ impl App {
         let groups = Groups::load(&mut tx).await?;
         sync_dynamic_for_user(&mut tx, &self.rules, &groups, &user, cx.now).await?;
         reconcile(&mut tx, &cx, &groups, &[user.id], &[]).await?;
-        let mut audit = Audit::new(actor, cx.now);
-        audit.push(
-            "UserManagement",
-            "Add user",
-            "User",
-            user.id.to_string(),
-            user.upn.clone(),
-            vec![],
-            None,
-        );
-        tx.insert_audit(&audit.rows).await?;
-        tx.commit().await?;
+        commit_user_event(tx, actor, cx.now, "Add user", &user).await?;
         Ok((user, generated))
     }
 
@@ -569,10 +558,9 @@ fn fmt_opt(v: Option<String>) -> String {
     v.unwrap_or_default()
 }
 
-/// A live user by id or UPN, with Graph's not-found text.
 /// Writes one user event with no property changes (`Delete user`, `Restore user`, …) and
 /// commits.
-async fn commit_user_event(
+pub(crate) async fn commit_user_event(
     mut tx: TenantTx,
     actor: &Actor,
     at: Timestamp,
