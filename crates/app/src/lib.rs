@@ -21,7 +21,9 @@ mod licenses;
 mod query;
 mod reconcile;
 mod roles;
+mod sessions;
 mod subscriptions;
+mod usage;
 mod users;
 mod views;
 
@@ -39,8 +41,10 @@ pub use groups::{GroupPatch, NewGroup, RuleCacheStats};
 pub use jobs::{JobView, MAX_ATTEMPTS};
 pub use licenses::LicenseSpec;
 pub use licenses::{ChangeOutcome, FanoutResult, LicenseChange};
+pub use sessions::{random_token, NewSession, Session, SESSION_IDLE_MS, SESSION_MAX_MS};
 pub use skuld_store::{AppRow, JobRow, MemberKind};
 pub use subscriptions::NewSubscription;
+pub use usage::{day_of, SkuSnapshot, SNAPSHOT_KEEP_DAYS};
 pub use users::{generate_password, verify_password, NewUser, UserPatch};
 pub use views::{GroupView, PathView, SkuRow, UserLicense, UserLicensing, UserView};
 

@@ -1263,9 +1263,19 @@ pub async fn serve(app: App, args: ServeArgs, db_url: &str) -> Result<i32> {
             scale: args.throttle_scale,
             enabled: !args.no_throttle,
         },
+        mount: Some({
+            let app = app.clone();
+            std::sync::Arc::new(move |graph, https, jobs| {
+                let mut web = skuld_web::WebState::new(app.clone());
+                web.https = https;
+                web.jobs = Some(jobs);
+                skuld_web::router(web, graph)
+            })
+        }),
     };
     skuld_graph::serve::serve(app, cfg, move |http, tls| {
         let base = format!("http://{http}");
+        println!("skuld admin center: {base}/");
         println!("skuld is serving Microsoft Graph v1.0 at {base}/v1.0");
         if let Some((addr, cert)) = &tls {
             println!("                                  and https://{addr}/v1.0");
@@ -1275,7 +1285,7 @@ pub async fn serve(app: App, args: ServeArgs, db_url: &str) -> Result<i32> {
         }
         if let Some((upn, pw, t)) = &demo_admin {
             println!("demo tenant {} ({}) id {}", t.name, t.default_domain, t.id);
-            println!("  admin: {upn}");
+            println!("  sign in to the admin center at {base}/ as {upn}");
             println!("  password: {pw}");
             println!("get a token (Global Administrator):");
             println!("  curl -s {base}/{}/oauth2/v2.0/token -d grant_type=password -d client_id=skuld-cli -d scope=https://graph.microsoft.com/.default -d username={upn} --data-urlencode 'password={}'", t.id, if pw.starts_with('(') { "<password>" } else { pw.as_str() });

@@ -238,10 +238,10 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Where the admin center is mounted, once it exists (another issue builds it). When it is set,
+/// Where the admin center (crate `skuld-web`) is mounted by `skuld serve`. Because it is set,
 /// `GET /` names it; the admin center itself then answers browsers (`Accept: text/html`) at `/`
 /// in place of [`root`]'s JSON.
-pub const ADMIN_CENTER: Option<&str> = None;
+pub const ADMIN_CENTER: Option<&str> = Some("/");
 
 /// `GET /`: a small JSON index of what this server answers.
 async fn root(base: body::Base) -> Response {

@@ -21,7 +21,7 @@ pub enum Tls {
     SelfSigned,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub tls_listen: Option<SocketAddr>,
@@ -30,7 +30,28 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub public_url: Option<String>,
     pub limits: Limits,
+    /// Mounts more routes around the Graph router (the admin center): called once per
+    /// listener with the Graph router, whether the listener is HTTPS, and the worker's wake-up.
+    pub mount: Option<Mount>,
 }
+
+impl std::fmt::Debug for ServeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeConfig")
+            .field("listen", &self.listen)
+            .field("tls_listen", &self.tls_listen)
+            .field("tls", &self.tls)
+            .field("data_dir", &self.data_dir)
+            .field("public_url", &self.public_url)
+            .field("limits", &self.limits)
+            .field("mount", &self.mount.is_some())
+            .finish()
+    }
+}
+
+/// See [`ServeConfig::mount`].
+pub type Mount =
+    Arc<dyn Fn(axum::Router, bool, Arc<tokio::sync::Notify>) -> axum::Router + Send + Sync>;
 
 /// Writes (once) a self-signed certificate for localhost and 127.0.0.1; returns the PEM paths.
 pub fn self_signed(dir: &std::path::Path) -> anyhow::Result<(PathBuf, PathBuf)> {
@@ -77,7 +98,8 @@ pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()
 
 /// The background worker: runs queued group license jobs as soon as they are queued (and
 /// those a previous process left behind), and every ten minutes moves subscriptions along
-/// their lifecycle and purges users deleted more than 30 days ago.
+/// their lifecycle, purges users deleted more than 30 days ago, records the day's product
+/// usage snapshot and removes ended admin center sessions.
 pub async fn worker(
     app: App,
     wake: Arc<tokio::sync::Notify>,
@@ -102,7 +124,13 @@ pub async fn worker(
                     if let Err(e) = app.purge_expired(&t, now).await {
                         tracing::error!(tenant = %t.id, error = %e, "purge failed");
                     }
+                    if let Err(e) = app.record_snapshots(&t, now).await {
+                        tracing::error!(tenant = %t.id, error = %e, "usage snapshot failed");
+                    }
                 }
+            }
+            if let Err(e) = app.purge_sessions(skuld_app::now()).await {
+                tracing::error!(error = %e, "session purge failed");
             }
         }
         tokio::select! {
@@ -172,8 +200,11 @@ pub async fn serve(
         std_listener.set_nonblocking(true)?;
         let tls_addr = std_listener.local_addr()?;
         let server = axum_server::from_tcp_rustls(std_listener, rustls_cfg).handle(handle.clone());
-        let svc = router
-            .clone()
+        let tls_router = match &cfg.mount {
+            Some(m) => m(router.clone(), true, state.jobs.clone()),
+            None => router.clone(),
+        };
+        let svc = tls_router
             .layer(Extension(Scheme("https")))
             .into_make_service_with_connect_info::<SocketAddr>();
         tls_task = Some(tokio::spawn(async move { server.serve(svc).await }));
@@ -182,6 +213,10 @@ pub async fn serve(
     on_ready(http_addr, tls_info);
 
     let worker_task = tokio::spawn(worker(app.clone(), state.jobs.clone(), stop_rx));
+    let router = match &cfg.mount {
+        Some(m) => m(router, false, state.jobs.clone()),
+        None => router,
+    };
     let http = axum::serve(
         listener,
         router

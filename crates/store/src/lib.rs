@@ -12,6 +12,7 @@ mod platform;
 mod query;
 mod signin;
 mod tenant_tx;
+mod web;
 
 pub use codec::{decode_plans, encode_plans};
 pub use platform::{AppRow, JobRow, JOB_COMPLETE, JOB_FAILED, JOB_IN_PROGRESS, JOB_QUEUED};
@@ -19,6 +20,7 @@ pub use signin::SignInFailures;
 pub use tenant_tx::{
     AuditRow, GroupAssignmentRow, MemberKind, MembershipRow, StoredPathState, TenantTx,
 };
+pub use web::{SkuSnapshot, WebSessionRow};
 
 use skuld_domain::{Tenant, TenantId, Timestamp, UsageLocation};
 use sqlx::any::{AnyPoolOptions, AnyRow};
