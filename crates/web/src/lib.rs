@@ -162,6 +162,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../assets/htmx.LICENSE"),
     ),
     (
+        "favicon.svg",
+        "image/svg+xml",
+        include_bytes!("../assets/favicon.svg"),
+    ),
+    (
         "skuld.css",
         "text/css; charset=utf-8",
         include_bytes!("../assets/skuld.css"),

@@ -1,0 +1,143 @@
+// Browser tests of the admin center: Debian's chromium driven by playwright-core, against the
+// real `skuld serve --demo` that scripts/browser starts. Each test signs in through the sign-in
+// page as a person does and fails on any Content-Security-Policy violation or page error.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const URL = process.env.SKULD_URL;
+const UPN = process.env.SKULD_ADMIN_UPN;
+const PASSWORD = process.env.SKULD_ADMIN_PASSWORD;
+const WORK = process.env.SKULD_BROWSER_WORK || mkdtempSync("/tmp/skuld-browser-");
+const SHOTS = process.env.SKULD_SCREENSHOTS || "";
+
+let context;
+const problems = [];
+
+before(async () => {
+  // A fresh profile every run (--user-data-dir), flags as the issue lists them.
+  const profile = mkdtempSync(join(WORK, "profile-"));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.SKULD_CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  context.setDefaultTimeout(15000);
+});
+
+after(async () => {
+  await context?.close();
+});
+
+/** A new page that records console errors (CSP violations among them) and page errors. */
+async function newPage() {
+  problems.length = 0;
+  const page = await context.newPage();
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`${page.url()}: console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`${page.url()}: page error: ${e.message}`));
+  return page;
+}
+
+function assertClean() {
+  const p = problems.splice(0);
+  assert.deepEqual(p, [], "the pages logged errors");
+}
+
+async function shot(page, name) {
+  const dir = SHOTS || join(WORK, "screenshots");
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: false });
+}
+
+async function signIn(page, upn = UPN, password = PASSWORD) {
+  await page.goto(`${URL}/`);
+  await page.getByLabel("Email, phone, or Skype").fill(upn);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+test("a newcomer signs in with the printed password and lands on Home", async () => {
+  const page = await newPage();
+  await page.goto(`${URL}/`);
+  assert.match(page.url(), /\/signin/);
+  await shot(page, "signin");
+  // A wrong password is told plainly.
+  await signIn(page, UPN, "not-the-password");
+  await page.getByRole("alert").waitFor();
+  assert.match(await page.getByRole("alert").innerText(), /incorrect/);
+  await signIn(page);
+  await page.getByRole("heading", { level: 1, name: "Home" }).waitFor();
+  assert.ok(await page.getByRole("link", { name: /Office 365 E3/ }).first().isVisible());
+  await shot(page, "home");
+  assertClean();
+  await page.close();
+});
+
+test("the sign-in form works from the keyboard alone", async () => {
+  const page = await newPage();
+  await context.clearCookies();
+  await page.goto(`${URL}/signin`);
+  await page.keyboard.type(UPN); // the user name box has the focus
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { level: 1, name: "Home" }).waitFor();
+  assertClean();
+  await page.close();
+});
+
+test("every page of the navigation opens without errors, at desktop and phone width", async () => {
+  const page = await newPage();
+  await context.clearCookies();
+  await signIn(page);
+  await page.getByRole("heading", { level: 1, name: "Home" }).waitFor();
+  const nav = page.getByRole("navigation", { name: "Admin center" });
+  const links = await nav.getByRole("link").evaluateAll((as) => as.map((a) => [a.textContent.trim(), a.getAttribute("href")]));
+  assert.ok(links.length >= 5, `navigation: ${JSON.stringify(links)}`);
+  for (const [label, href] of links) {
+    const r = await page.goto(`${URL}${href}`);
+    assert.equal(r.status(), 200, `${label} (${href})`);
+    await page.getByRole("heading", { level: 1 }).waitFor();
+    const slug = href === "/" ? "home" : href.slice(1).replaceAll("/", "-");
+    await shot(page, slug);
+  }
+  // A phone's width: nothing wider than the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const [, href] of links) {
+    await page.goto(`${URL}${href}`);
+    const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(over <= 1, `${href} is ${over}px wider than a phone`);
+  }
+  await page.goto(`${URL}/`);
+  await shot(page, "home-phone");
+  await page.setViewportSize({ width: 1280, height: 800 });
+  assertClean();
+  await page.close();
+});
+
+test("sign-out ends the session", async () => {
+  const page = await newPage();
+  await context.clearCookies();
+  await signIn(page);
+  await page.getByRole("heading", { level: 1, name: "Home" }).waitFor();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByText("You signed out").waitFor();
+  await page.goto(`${URL}/`);
+  assert.match(page.url(), /\/signin/);
+  assertClean();
+  await page.close();
+});
