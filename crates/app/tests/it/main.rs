@@ -2,6 +2,7 @@
 //! the rule of the rulebook (licensing-semantics.md) or decision (architecture.md) it guards.
 //! Every test runs on a fresh database of every backend (see [`harness`]).
 
+mod admin_center;
 mod doctor;
 mod fixtures;
 mod groups;
