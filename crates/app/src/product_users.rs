@@ -79,8 +79,14 @@ impl App {
             })
             .collect();
         out.sort_by(|a, b| {
-            (a.user.display_name.to_lowercase(), a.user.upn.to_lowercase())
-                .cmp(&(b.user.display_name.to_lowercase(), b.user.upn.to_lowercase()))
+            (
+                a.user.display_name.to_lowercase(),
+                a.user.upn.to_lowercase(),
+            )
+                .cmp(&(
+                    b.user.display_name.to_lowercase(),
+                    b.user.upn.to_lowercase(),
+                ))
         });
         Ok(out)
     }

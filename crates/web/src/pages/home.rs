@@ -95,7 +95,6 @@ pub async fn page(state: &WebState, signed: &Signed) -> Response {
 
 /// Chart geometry (SVG user units).
 const W: i64 = 600;
-const H: i64 = 200;
 const LEFT: i64 = 40;
 const BOTTOM: i64 = 180;
 const TOP: i64 = 10;
@@ -110,7 +109,12 @@ fn chart(
     }
     let first = *days.iter().next()?;
     let last = *days.iter().next_back()?;
-    let max = snapshots.iter().map(|s| s.assigned).max().unwrap_or(0).max(1);
+    let max = snapshots
+        .iter()
+        .map(|s| s.assigned)
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let mut by: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
     for s in snapshots {
         let name = names

@@ -10,7 +10,7 @@ use crate::WebState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -159,9 +159,9 @@ async fn render_subscriptions(
         manage: signed.may(Action::ManageSubscriptions),
         done: done.and_then(|d| match d.as_str() {
             "seats" => Some("The number of seats was changed.".to_string()),
-            "takeover" => Some(
-                "You took over the purchase: admins now assign its licenses.".to_string(),
-            ),
+            "takeover" => {
+                Some("You took over the purchase: admins now assign its licenses.".to_string())
+            }
             _ => None,
         }),
         failed,
@@ -194,8 +194,7 @@ struct SeatsForm {
 fn parse_sub(id: &str) -> WebResult<SubscriptionId> {
     SubscriptionId::parse(id).map_err(|_| {
         WebError::NotFound(
-            "There is no such subscription. Open Your products to see the subscriptions."
-                .into(),
+            "There is no such subscription. Open Your products to see the subscriptions.".into(),
         )
     })
 }
@@ -259,7 +258,11 @@ async fn take_over(
     let signed = form.signed;
     signed.require(Action::ManageSubscriptions)?;
     let sub = parse_sub(&id)?;
-    match state.app.take_over(&signed.tenant, sub, &signed.actor).await {
+    match state
+        .app
+        .take_over(&signed.tenant, sub, &signed.actor)
+        .await
+    {
         Ok(_) => Ok(Redirect::to("/licenses/subscriptions?done=takeover").into_response()),
         Err(e) => {
             let msg = form_error(e)?;
@@ -437,7 +440,10 @@ async fn unassign(
             &signed,
             p,
             "users",
-            Some("Tick the users whose license you want to unassign, then choose Unassign licenses.".into()),
+            Some(
+                "Tick the users whose license you want to unassign, then choose Unassign licenses."
+                    .into(),
+            ),
             None,
             String::new(),
         )
@@ -445,7 +451,14 @@ async fn unassign(
     }
     match state
         .app
-        .assign_licenses_reported(&signed.tenant, &users, &[], &[p.sku_id], false, &signed.actor)
+        .assign_licenses_reported(
+            &signed.tenant,
+            &users,
+            &[],
+            &[p.sku_id],
+            false,
+            &signed.actor,
+        )
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!(
@@ -542,7 +555,11 @@ async fn assign_form(
     let p = find_product(&state, &signed, &part).await?;
     let plans = plan_boxes(&state, &signed, &p, None).await?;
     html(&AssignPage {
-        chrome: Chrome::new(&signed, format!("Assign licenses: {}", p.display_name), "/licenses"),
+        chrome: Chrome::new(
+            &signed,
+            format!("Assign licenses: {}", p.display_name),
+            "/licenses",
+        ),
         p,
         plans,
         users_text: String::new(),
@@ -618,7 +635,11 @@ async fn assign(
     let keys = dedupe(keys);
     let plans = plan_boxes(&state, &signed, &p, Some(&data.plan)).await?;
     let again = |error: String, plans: Vec<PlanBox>, p: SkuRow| AssignPage {
-        chrome: Chrome::new(&signed, format!("Assign licenses: {}", p.display_name), "/licenses"),
+        chrome: Chrome::new(
+            &signed,
+            format!("Assign licenses: {}", p.display_name),
+            "/licenses",
+        ),
         p,
         plans,
         users_text: data.users.clone(),
@@ -672,7 +693,11 @@ async fn assign(
                     })
                     .collect();
                 return html(&ResultsPage {
-                    chrome: Chrome::new(&signed, format!("Assign licenses: {}", p.display_name), "/licenses"),
+                    chrome: Chrome::new(
+                        &signed,
+                        format!("Assign licenses: {}", p.display_name),
+                        "/licenses",
+                    ),
                     p,
                     got,
                     failed,
@@ -706,7 +731,11 @@ async fn assign(
         }
     }
     html(&ResultsPage {
-        chrome: Chrome::new(&signed, format!("Assign licenses: {}", p.display_name), "/licenses"),
+        chrome: Chrome::new(
+            &signed,
+            format!("Assign licenses: {}", p.display_name),
+            "/licenses",
+        ),
         p,
         got: Vec::new(),
         failed,
@@ -737,7 +766,16 @@ async fn assign_groups(
     let keys = dedupe(keys);
     let text = form.data.groups.clone();
     if keys.is_empty() {
-        return render_product(&state, &signed, p, "groups", Some("Choose at least one group.".into()), None, text).await;
+        return render_product(
+            &state,
+            &signed,
+            p,
+            "groups",
+            Some("Choose at least one group.".into()),
+            None,
+            text,
+        )
+        .await;
     }
     if keys.len() > MAX_PICK {
         let msg = format!(
@@ -775,14 +813,20 @@ async fn assign_groups(
                 }
                 let mut msg = form_error(e)?;
                 if queued > 0 {
-                    msg = format!("{msg} (The first {queued} groups were saved; the others were not.)");
+                    msg = format!(
+                        "{msg} (The first {queued} groups were saved; the others were not.)"
+                    );
                 }
                 return render_product(&state, &signed, p, "groups", Some(msg), None, text).await;
             }
         }
     }
     state.wake_worker();
-    Ok(Redirect::to(&format!("/licenses/{}?tab=groups&done=groups", p.part_number)).into_response())
+    Ok(Redirect::to(&format!(
+        "/licenses/{}?tab=groups&done=groups",
+        p.part_number
+    ))
+    .into_response())
 }
 
 // ---------------------------------------------------------------- type-ahead

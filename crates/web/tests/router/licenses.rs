@@ -80,7 +80,10 @@ async fn billing_licenses_lists_products_for_readers_only() {
         g.get("/licenses/subscriptions").await.status,
         StatusCode::FORBIDDEN
     );
-    assert_eq!(g.get("/licenses/ENTERPRISEPACK").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        g.get("/licenses/ENTERPRISEPACK").await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
@@ -175,7 +178,9 @@ async fn the_21st_user_is_refused_before_anything_is_written() {
         names.push(format!("nobody{i}@contoso.test"));
     }
     let text = names.join("\n");
-    let r = a.post("/licenses/STANDARDPACK/assign", &[("users", &text)]).await;
+    let r = a
+        .post("/licenses/STANDARDPACK/assign", &[("users", &text)])
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     r.has("You can assign licenses to at most 20 users at a time; you chose 21. Choose fewer, or use a group.")
         .has("nobody19@contoso.test");
@@ -236,9 +241,13 @@ async fn assigning_needs_the_right_and_a_valid_csrf_token() {
         r.get("/licenses/STANDARDPACK/assign").await.status,
         StatusCode::FORBIDDEN
     );
-    let p = r.post("/licenses/STANDARDPACK/assign", &[("users", &upn)]).await;
+    let p = r
+        .post("/licenses/STANDARDPACK/assign", &[("users", &upn)])
+        .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
-    let p = r.post("/licenses/STANDARDPACK/groups", &[("groups", "Sales")]).await;
+    let p = r
+        .post("/licenses/STANDARDPACK/groups", &[("groups", "Sales")])
+        .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     let mut a = w.admin().await;
     a.get("/licenses/STANDARDPACK/assign").await.ok();
@@ -271,7 +280,9 @@ async fn unassign_removes_only_direct_licenses() {
     let id = w.app.user(&w.tenant, &upn).await.unwrap().id.to_string();
     let mut l = w.as_role(DirectoryRole::LicenseAdministrator).await;
     l.get("/licenses/STANDARDPACK").await.ok().has("ivy");
-    let r = l.post("/licenses/STANDARDPACK/unassign", &[("user", &id)]).await;
+    let r = l
+        .post("/licenses/STANDARDPACK/unassign", &[("user", &id)])
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(
         r.location(),
@@ -303,11 +314,18 @@ async fn seats_are_changed_by_billing_admins_only() {
     let r = l.post(&path, &[("seats", "30")]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let mut g = w.as_role(DirectoryRole::GlobalReader).await;
-    g.get("/licenses/subscriptions").await.ok().lacks("Save seats").lacks("Take over");
+    g.get("/licenses/subscriptions")
+        .await
+        .ok()
+        .lacks("Save seats")
+        .lacks("Take over");
     assert_eq!(sub_of(&w, E3).await.units, sub.units);
     // Billing Administrator changes seats.
     let mut b = w.as_role(DirectoryRole::BillingAdministrator).await;
-    b.get("/licenses/subscriptions").await.ok().has("Save seats");
+    b.get("/licenses/subscriptions")
+        .await
+        .ok()
+        .has("Save seats");
     // CSRF.
     let r = b.post_raw(&path, form(&[("seats", "30")])).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -403,7 +421,10 @@ async fn assign_to_groups_queues_the_license_and_refuses_21_groups() {
         .has("hx-get=\"/pick/groups\"");
     let many: Vec<String> = (0..21).map(|i| format!("Group {i}")).collect();
     let r = a
-        .post("/licenses/STANDARDPACK/groups", &[("groups", &many.join("\n"))])
+        .post(
+            "/licenses/STANDARDPACK/groups",
+            &[("groups", &many.join("\n"))],
+        )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     r.has("at most 20 groups at a time; you chose 21");
@@ -417,7 +438,10 @@ async fn assign_to_groups_queues_the_license_and_refuses_21_groups() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     assert!(!has(&w.app.group_licenses(&w.tenant).await.unwrap(), e1));
     let r = a
-        .post("/licenses/STANDARDPACK/groups", &[("group", &g.id.to_string())])
+        .post(
+            "/licenses/STANDARDPACK/groups",
+            &[("group", &g.id.to_string())],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(has(&w.app.group_licenses(&w.tenant).await.unwrap(), e1));
@@ -438,8 +462,15 @@ async fn pick_endpoints_answer_fragments_of_buttons() {
         .has("charlotte.lewis@contoso.test")
         .lacks("<html");
     assert!(p.body.matches("<button type=\"button\"").count() <= 10);
-    a.htmx("/pick/groups?q=Sal").await.ok().has("data-label=\"Sales\"").lacks("<html");
+    a.htmx("/pick/groups?q=Sal")
+        .await
+        .ok()
+        .has("data-label=\"Sales\"")
+        .lacks("<html");
     a.htmx("/pick/users?q=").await.ok().lacks("data-pick");
     let mut nobody = w.browser();
-    assert_eq!(nobody.htmx("/pick/users?q=a").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        nobody.htmx("/pick/users?q=a").await.status,
+        StatusCode::NO_CONTENT
+    );
 }
