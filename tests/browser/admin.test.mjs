@@ -92,7 +92,9 @@ test("the sign-in form works from the keyboard alone", async () => {
   const page = await newPage();
   await context.clearCookies();
   await page.goto(`${URL}/signin`);
-  await page.keyboard.type(UPN); // the user name box has the focus
+  // The user name box takes the focus by itself (autofocus); then only keys are used.
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === "username");
+  await page.keyboard.type(UPN);
   await page.keyboard.press("Tab");
   await page.keyboard.type(PASSWORD);
   await page.keyboard.press("Enter");
