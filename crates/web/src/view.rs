@@ -29,10 +29,32 @@ pub struct Chrome {
 
 /// The navigation: only what the signed-in user's roles may open (rights as Graph has them).
 fn nav(signed: &Signed, active: &str) -> Vec<NavItem> {
-    // Only the pages that are built so far (issue 8 adds Users, Groups, What-if, Migrate, Roles
-    // and the Audit log next).
     let mut v: Vec<(Option<&'static str>, &'static str, &'static str, bool)> = vec![
         (None, "/", "Home", true),
+        (
+            Some("Users"),
+            "/users",
+            "Active users",
+            signed.may(Action::ReadUsers),
+        ),
+        (
+            None,
+            "/users/add",
+            "Add a user",
+            signed.may(Action::CreateUser),
+        ),
+        (
+            None,
+            "/users/deleted",
+            "Deleted users",
+            signed.may(Action::ReadUsers),
+        ),
+        (
+            Some("Teams & groups"),
+            "/groups",
+            "Groups",
+            signed.may(Action::ReadGroups),
+        ),
         (
             Some("Billing"),
             "/licenses",
@@ -45,6 +67,25 @@ fn nav(signed: &Signed, active: &str) -> Vec<NavItem> {
             "Your products",
             signed.may(Action::ReadLicenses),
         ),
+        (
+            Some("Licensing tools"),
+            "/whatif",
+            "What-if preview",
+            signed.may(Action::ReadLicenses),
+        ),
+        (
+            None,
+            "/migrate",
+            "Migrate to group licensing",
+            signed.may(Action::AssignUserLicense) && signed.may(Action::AssignGroupLicense),
+        ),
+        (
+            Some("Roles & audit"),
+            "/roles",
+            "Roles",
+            signed.may(Action::ReadRoles),
+        ),
+        (None, "/audit", "Audit log", signed.may(Action::ReadAudit)),
     ];
     v.retain(|e| e.3);
     // The most specific entry that prefixes the current path is the active one.
