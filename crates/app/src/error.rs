@@ -381,6 +381,25 @@ fn close(c: &[String]) -> String {
 }
 
 impl Problem {
+    /// The users (UPNs, or the keys that named nobody) the problem is about; empty when it is
+    /// not about particular users.
+    pub fn users(&self) -> Vec<String> {
+        match self {
+            Problem::UnknownUser { key, .. } => vec![key.clone()],
+            Problem::NoUsageLocation { user, .. }
+            | Problem::ProhibitedInLocation { user, .. }
+            | Problem::Inherited { user, .. }
+            | Problem::NotAssigned { user, .. }
+            | Problem::Conflict { user, .. }
+            | Problem::Dependency { user, .. }
+            | Problem::RemovalBreaksDependency { user, .. }
+            | Problem::NotAssignable { user, .. }
+            | Problem::LocationNeeded { user, .. } => vec![user.clone()],
+            Problem::NoSeats { users, .. } => users.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn kind(&self) -> RefusalKind {
         match self {
             Problem::UnknownUser { .. }

@@ -3,7 +3,7 @@
 use crate::audit::{Actor, Audit};
 use crate::authz::Action;
 use crate::error::{Problem, ProductRef, Refusal};
-use crate::reconcile::{reconcile, transitive_user_members, Groups};
+use crate::reconcile::{reconcile, transitive_user_members, Ctx, Groups};
 use crate::users::{bad, find_user};
 use crate::{App, AppError, Result};
 use skuld_domain::directory::{matches_user, GroupKind};
@@ -525,111 +525,8 @@ impl App {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
-        let g = find_group(&mut tx, group).await?;
-        if g.is_dynamic() {
-            return Err(Problem::DynamicMembers {
-                group: g.display_name.clone(),
-                rule: g.membership_rule.clone().unwrap_or_default(),
-            }
-            .into());
-        }
         let mut audit = Audit::new(actor, cx.now);
-        let mut affected: Vec<UserId> = Vec::new();
-        // Every member that cannot be added (or removed) is named, not only the first; the
-        // first is Graph's answer.
-        let mut problems: Vec<Problem> = Vec::new();
-        for member in members {
-            let groups = Groups::load(&mut tx).await?;
-            let mut guest = false;
-            let (member_id, kind, name) = match find_user(&mut tx, member).await {
-                Ok(u) => {
-                    guest = u.user_type == skuld_domain::UserType::Guest;
-                    (u.id.0, MemberKind::User, u.upn)
-                }
-                Err(e) if is_unknown(&e) => match find_group(&mut tx, member).await {
-                    Ok(m) => (m.id.0, MemberKind::Group, m.display_name),
-                    Err(e) if is_unknown(&e) => {
-                        problems.push(Problem::UnknownMember {
-                            key: member.trim().to_string(),
-                        });
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                },
-                Err(e) => return Err(e),
-            };
-            if add && kind == MemberKind::Group {
-                let child = GroupId(member_id);
-                // D2: a group may not contain itself, directly or through others.
-                if child == g.id || groups.descendants(child).contains(&g.id) {
-                    problems.push(Problem::Cycle {
-                        group: g.display_name.clone(),
-                        member: name,
-                    });
-                    continue;
-                }
-            }
-            // Users below a group member are affected whether it joins or leaves.
-            match kind {
-                MemberKind::User => affected.push(UserId(member_id)),
-                MemberKind::Group => affected
-                    .extend(transitive_user_members(&mut tx, &groups, GroupId(member_id)).await?),
-            }
-            let changed = if add {
-                tx.add_membership(&MembershipRow {
-                    group_id: g.id,
-                    member_id,
-                    kind,
-                    dynamic: false,
-                    created_at: cx.now,
-                })
-                .await?
-            } else {
-                tx.remove_membership(g.id, member_id).await?
-            };
-            if !changed {
-                let (group, member) = (g.display_name.clone(), name);
-                problems.push(if add {
-                    Problem::AlreadyMember { group, member }
-                } else {
-                    Problem::NotMember { group, member }
-                });
-                continue;
-            }
-            let act = if add {
-                "Add member to group"
-            } else {
-                "Remove member from group"
-            };
-            let mut modified = vec![("Member", String::new(), name)];
-            // Item 20: a guest joining a group that licenses (itself or through a parent) is
-            // allowed but flagged.
-            if add && guest {
-                let licensing = groups
-                    .transitive(&[(g.id, cx.now)])
-                    .keys()
-                    .any(|x| groups.is_licensed(*x));
-                if licensing {
-                    modified.push((
-                        "GuestLicensingWarning",
-                        String::new(),
-                        guest_license_warning(1),
-                    ));
-                }
-            }
-            audit.push(
-                "GroupManagement",
-                act,
-                "Group",
-                g.id.to_string(),
-                g.display_name.clone(),
-                modified,
-                None,
-            );
-        }
-        if !problems.is_empty() {
-            return Err(Refusal { problems }.into());
-        }
+        let mut affected = write_members(&mut tx, &cx, group, members, add, &mut audit).await?;
         affected.sort();
         affected.dedup();
         let groups = Groups::load(&mut tx).await?;
@@ -666,4 +563,123 @@ impl App {
         tx.commit().await?;
         Ok((users, groups))
     }
+}
+
+/// The intent part of adding or removing members (shared by [`App::change_members`] and the
+/// what-if preview): checks every member (all problems named, D2 cycles refused), writes the
+/// memberships and their audit rows, and returns the users whose licenses may change.
+pub(crate) async fn write_members(
+    tx: &mut TenantTx,
+    cx: &Ctx,
+    group: &str,
+    members: &[String],
+    add: bool,
+    audit: &mut Audit<'_>,
+) -> Result<Vec<UserId>> {
+    let g = find_group(tx, group).await?;
+    if g.is_dynamic() {
+        return Err(Problem::DynamicMembers {
+            group: g.display_name.clone(),
+            rule: g.membership_rule.clone().unwrap_or_default(),
+        }
+        .into());
+    }
+    let mut affected: Vec<UserId> = Vec::new();
+    // Every member that cannot be added (or removed) is named, not only the first; the
+    // first is Graph's answer.
+    let mut problems: Vec<Problem> = Vec::new();
+    for member in members {
+        let groups = Groups::load(tx).await?;
+        let mut guest = false;
+        let (member_id, kind, name) = match find_user(tx, member).await {
+            Ok(u) => {
+                guest = u.user_type == skuld_domain::UserType::Guest;
+                (u.id.0, MemberKind::User, u.upn)
+            }
+            Err(e) if is_unknown(&e) => match find_group(tx, member).await {
+                Ok(m) => (m.id.0, MemberKind::Group, m.display_name),
+                Err(e) if is_unknown(&e) => {
+                    problems.push(Problem::UnknownMember {
+                        key: member.trim().to_string(),
+                    });
+                    continue;
+                }
+                Err(e) => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
+        if add && kind == MemberKind::Group {
+            let child = GroupId(member_id);
+            // D2: a group may not contain itself, directly or through others.
+            if child == g.id || groups.descendants(child).contains(&g.id) {
+                problems.push(Problem::Cycle {
+                    group: g.display_name.clone(),
+                    member: name,
+                });
+                continue;
+            }
+        }
+        // Users below a group member are affected whether it joins or leaves.
+        match kind {
+            MemberKind::User => affected.push(UserId(member_id)),
+            MemberKind::Group => {
+                affected.extend(transitive_user_members(tx, &groups, GroupId(member_id)).await?)
+            }
+        }
+        let changed = if add {
+            tx.add_membership(&MembershipRow {
+                group_id: g.id,
+                member_id,
+                kind,
+                dynamic: false,
+                created_at: cx.now,
+            })
+            .await?
+        } else {
+            tx.remove_membership(g.id, member_id).await?
+        };
+        if !changed {
+            let (group, member) = (g.display_name.clone(), name);
+            problems.push(if add {
+                Problem::AlreadyMember { group, member }
+            } else {
+                Problem::NotMember { group, member }
+            });
+            continue;
+        }
+        let act = if add {
+            "Add member to group"
+        } else {
+            "Remove member from group"
+        };
+        let mut modified = vec![("Member", String::new(), name)];
+        // Item 20: a guest joining a group that licenses (itself or through a parent) is
+        // allowed but flagged.
+        if add && guest {
+            let licensing = groups
+                .transitive(&[(g.id, cx.now)])
+                .keys()
+                .any(|x| groups.is_licensed(*x));
+            if licensing {
+                modified.push((
+                    "GuestLicensingWarning",
+                    String::new(),
+                    guest_license_warning(1),
+                ));
+            }
+        }
+        audit.push(
+            "GroupManagement",
+            act,
+            "Group",
+            g.id.to_string(),
+            g.display_name.clone(),
+            modified,
+            None,
+        );
+    }
+    if !problems.is_empty() {
+        return Err(Refusal { problems }.into());
+    }
+    Ok(affected)
 }

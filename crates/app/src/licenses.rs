@@ -731,82 +731,7 @@ impl App {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
-        let g = find_group(&mut tx, group).await?;
-        if !g.is_licensable() {
-            return Err(Problem::GroupNotLicensable {
-                group: g.display_name.clone(),
-            }
-            .into());
-        }
-        check_products(&mut tx, &cx, add, remove).await?;
-        let groups = Groups::load(&mut tx).await?;
-        let mut bundle: Vec<(SkuId, Vec<PlanId>)> = groups
-            .licenses
-            .get(&g.id)
-            .into_iter()
-            .flatten()
-            .map(|a| (a.sku_id, a.disabled_plans.clone()))
-            .collect();
-        for sku in remove {
-            if !bundle.iter().any(|(s, _)| s == sku) {
-                return Err(Problem::GroupLacksLicense {
-                    group: g.display_name.clone(),
-                    product: ProductRef::of(&cx.catalog, *sku),
-                }
-                .into());
-            }
-            bundle.retain(|(s, _)| s != sku);
-        }
-        for s in add {
-            bundle.retain(|(x, _)| *x != s.sku);
-            bundle.push((s.sku, s.disabled_plans.clone()));
-        }
-        // G11: validation of a group's licenses is group-local.
-        let enabled: Vec<PlanId> = bundle
-            .iter()
-            .flat_map(|(sku, dis)| {
-                cx.catalog
-                    .product(sku)
-                    .map(|p| {
-                        p.plans
-                            .iter()
-                            .copied()
-                            .filter(|x| !dis.contains(x))
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_default()
-            })
-            .collect();
-        for p in &enabled {
-            let req = cx.catalog.requirements(p);
-            if !req.is_empty() && !req.iter().any(|r| enabled.contains(r)) {
-                return Err(Problem::GroupDependency {
-                    group: g.display_name.clone(),
-                    plan: PlanRef::of(&cx.catalog, p),
-                    requires: req.iter().map(|r| PlanRef::of(&cx.catalog, r)).collect(),
-                }
-                .into());
-            }
-        }
-        for sku in remove {
-            tx.delete_group_assignment(g.id, *sku).await?;
-        }
-        let existing: HashMap<SkuId, skuld_domain::Timestamp> = groups
-            .licenses
-            .get(&g.id)
-            .into_iter()
-            .flatten()
-            .map(|a| (a.sku_id, a.created_at))
-            .collect();
-        for s in add {
-            tx.upsert_group_assignment(&GroupAssignmentRow {
-                group_id: g.id,
-                sku_id: s.sku,
-                disabled_plans: s.disabled_plans.clone(),
-                created_at: existing.get(&s.sku).copied().unwrap_or(cx.now),
-            })
-            .await?;
-        }
+        let (g, groups) = write_group_license(&mut tx, &cx, group, add, remove).await?;
         let mut audit = Audit::new(actor, cx.now);
         let added: Vec<String> = add.iter().map(|s| s.sku.to_string()).collect();
         let gone: Vec<String> = remove.iter().map(|s| s.to_string()).collect();
@@ -837,4 +762,93 @@ impl App {
         tx.commit().await?;
         Ok((g, job))
     }
+}
+
+/// The intent part of a group license change (shared by [`App::queue_group_license`] and the
+/// what-if preview): validates the group's new licenses (G11: group-local) and writes them.
+/// Returns the group and its structure as it was before the change.
+pub(crate) async fn write_group_license(
+    tx: &mut TenantTx,
+    cx: &Ctx,
+    group: &str,
+    add: &[LicenseSpec],
+    remove: &[SkuId],
+) -> Result<(Group, Groups)> {
+    let g = find_group(tx, group).await?;
+    if !g.is_licensable() {
+        return Err(Problem::GroupNotLicensable {
+            group: g.display_name.clone(),
+        }
+        .into());
+    }
+    check_products(tx, cx, add, remove).await?;
+    let groups = Groups::load(tx).await?;
+    let mut bundle: Vec<(SkuId, Vec<PlanId>)> = groups
+        .licenses
+        .get(&g.id)
+        .into_iter()
+        .flatten()
+        .map(|a| (a.sku_id, a.disabled_plans.clone()))
+        .collect();
+    for sku in remove {
+        if !bundle.iter().any(|(s, _)| s == sku) {
+            return Err(Problem::GroupLacksLicense {
+                group: g.display_name.clone(),
+                product: ProductRef::of(&cx.catalog, *sku),
+            }
+            .into());
+        }
+        bundle.retain(|(s, _)| s != sku);
+    }
+    for s in add {
+        bundle.retain(|(x, _)| *x != s.sku);
+        bundle.push((s.sku, s.disabled_plans.clone()));
+    }
+    // G11: validation of a group's licenses is group-local.
+    let enabled: Vec<PlanId> = bundle
+        .iter()
+        .flat_map(|(sku, dis)| {
+            cx.catalog
+                .product(sku)
+                .map(|p| {
+                    p.plans
+                        .iter()
+                        .copied()
+                        .filter(|x| !dis.contains(x))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    for p in &enabled {
+        let req = cx.catalog.requirements(p);
+        if !req.is_empty() && !req.iter().any(|r| enabled.contains(r)) {
+            return Err(Problem::GroupDependency {
+                group: g.display_name.clone(),
+                plan: PlanRef::of(&cx.catalog, p),
+                requires: req.iter().map(|r| PlanRef::of(&cx.catalog, r)).collect(),
+            }
+            .into());
+        }
+    }
+    for sku in remove {
+        tx.delete_group_assignment(g.id, *sku).await?;
+    }
+    let existing: HashMap<SkuId, skuld_domain::Timestamp> = groups
+        .licenses
+        .get(&g.id)
+        .into_iter()
+        .flatten()
+        .map(|a| (a.sku_id, a.created_at))
+        .collect();
+    for s in add {
+        tx.upsert_group_assignment(&GroupAssignmentRow {
+            group_id: g.id,
+            sku_id: s.sku,
+            disabled_plans: s.disabled_plans.clone(),
+            created_at: existing.get(&s.sku).copied().unwrap_or(cx.now),
+        })
+        .await?;
+    }
+    Ok((g, groups))
 }

@@ -5,7 +5,7 @@ use crate::authz::Action;
 use crate::users::find_user;
 use crate::{App, AppError, Result};
 use skuld_domain::{DirectoryRole, Tenant, Timestamp, User, UserId};
-use skuld_store::AuditRow;
+use skuld_store::{AuditFilter, AuditRow};
 
 impl App {
     /// Gives a user a built-in directory role. Only a Global Administrator assigns roles (the
@@ -129,4 +129,51 @@ impl App {
         tx.commit().await?;
         Ok(rows)
     }
+
+    /// One page of the audit log older than `before` (a sequence number) that passes the
+    /// filter, newest first, for someone who may read the audit log.
+    pub async fn audit_search(
+        &self,
+        tenant: &Tenant,
+        filter: &AuditFilter,
+        before: i64,
+        limit: i64,
+        actor: &Actor,
+    ) -> Result<Vec<AuditRow>> {
+        if !actor.may(Action::ReadAudit) {
+            return Err(AppError::forbidden());
+        }
+        let mut tx = self.store().read(tenant.id).await?;
+        let rows = tx.audit_filtered(before, filter, limit).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
 }
+
+/// Every activity the audit log records (the admin center's activity filter).
+pub const AUDIT_ACTIVITIES: &[&str] = &[
+    "Add application",
+    "Add group",
+    "Add member to group",
+    "Add member to role",
+    "Add product",
+    "Add subscription",
+    "Add user",
+    "Change user license",
+    "Change user password",
+    "Delete application",
+    "Delete group",
+    "Delete user",
+    "Finish applying group based license to users",
+    "Hard Delete user",
+    "Remove member from group",
+    "Remove member from role",
+    "Reset password",
+    "Restore user",
+    "Set group license",
+    "Start applying group based license to users",
+    "Take over self-service subscription",
+    "Update group",
+    "Update subscription",
+    "Update user",
+];

@@ -4,7 +4,7 @@
 use crate::audit::{Actor, Audit};
 use crate::authz::Action;
 use crate::error::{Problem, ProductRef};
-use crate::reconcile::{reconcile, Groups};
+use crate::reconcile::{reconcile, Ctx, Groups};
 use crate::users::{bad, find_user};
 use crate::{App, AppError, Result};
 use skuld_domain::{
@@ -137,26 +137,9 @@ impl App {
         if !actor.may(Action::ManageSubscriptions) {
             return Err(AppError::forbidden());
         }
-        if !(0..=10_000_000).contains(&units) {
-            return Err(bad("the number of seats must be between 0 and 10,000,000"));
-        }
         let (mut tx, cx) = self.begin(tenant).await?;
-        let mut s = tx.subscription(sub).await?.ok_or_else(|| unknown(sub))?;
-        let old = s.units;
-        s.units = units;
-        tx.upsert_subscription(&s).await?;
-        let ledger = crate::reconcile::load_ledger(&mut tx).await?;
-        let seats = ledger.get(&s.sku_id);
-        if units < old && seats.consumed > seats.capacity && !allow_over_allocation {
-            return Err(Problem::SeatsBelowAssigned {
-                product: ProductRef::of(&cx.catalog, s.sku_id),
-                subscription: s.id,
-                assigned: seats.consumed,
-                requested: units,
-            }
-            .into());
-        }
-        let affected = holders(&mut tx, s.sku_id).await?;
+        let (s, old, affected) =
+            write_seats(&mut tx, &cx, sub, units, allow_over_allocation).await?;
         let groups = Groups::load(&mut tx).await?;
         reconcile(&mut tx, &cx, &groups, &affected, &[s.sku_id]).await?;
         let mut audit = Audit::new(actor, cx.now);
@@ -302,4 +285,36 @@ impl App {
         tx.commit().await?;
         Ok(moved)
     }
+}
+
+/// The intent part of a seat change (shared by [`App::set_seats`] and the what-if preview):
+/// writes the subscription's new units, refusing to go below the seats in use unless
+/// `allow_over_allocation`. Returns the subscription, its old units and the product's holders.
+pub(crate) async fn write_seats(
+    tx: &mut TenantTx,
+    cx: &Ctx,
+    sub: SubscriptionId,
+    units: i64,
+    allow_over_allocation: bool,
+) -> Result<(Subscription, i64, Vec<UserId>)> {
+    if !(0..=10_000_000).contains(&units) {
+        return Err(bad("the number of seats must be between 0 and 10,000,000"));
+    }
+    let mut s = tx.subscription(sub).await?.ok_or_else(|| unknown(sub))?;
+    let old = s.units;
+    s.units = units;
+    tx.upsert_subscription(&s).await?;
+    let ledger = crate::reconcile::load_ledger(tx).await?;
+    let seats = ledger.get(&s.sku_id);
+    if units < old && seats.consumed > seats.capacity && !allow_over_allocation {
+        return Err(Problem::SeatsBelowAssigned {
+            product: ProductRef::of(&cx.catalog, s.sku_id),
+            subscription: s.id,
+            assigned: seats.consumed,
+            requested: units,
+        }
+        .into());
+    }
+    let affected = holders(tx, s.sku_id).await?;
+    Ok((s, old, affected))
 }

@@ -450,15 +450,47 @@ impl App {
             return Err(AppError::forbidden());
         }
         let (mut tx, cx) = self.begin(tenant).await?;
-        let mut u = find_user(&mut tx, key).await?;
-        // Rulebook §8.5: who deletes an administrator (item 16: one rule for every action).
-        ensure_may_manage(&mut tx, actor, &u).await?;
-        u.deleted_at = Some(cx.now);
-        tx.update_user(&u).await?;
+        let u = write_delete(&mut tx, &cx, key, actor).await?;
         let groups = Groups::load(&mut tx).await?;
         reconcile(&mut tx, &cx, &groups, &[u.id], &[]).await?;
         commit_user_event(tx, actor, cx.now, "Delete user", &u).await?;
         Ok(u)
+    }
+
+    /// Deletes several users at once, all or none (the admin center's delete of selected
+    /// users): one transaction, one reconciliation that gives the freed seats to waiting users.
+    pub async fn delete_users(
+        &self,
+        tenant: &Tenant,
+        keys: &[String],
+        actor: &Actor,
+    ) -> Result<Vec<User>> {
+        if !actor.may(Action::DeleteUser) {
+            return Err(AppError::forbidden());
+        }
+        let (mut tx, cx) = self.begin(tenant).await?;
+        let mut gone = Vec::new();
+        for k in keys {
+            gone.push(write_delete(&mut tx, &cx, k, actor).await?);
+        }
+        let ids: Vec<UserId> = gone.iter().map(|u| u.id).collect();
+        let groups = Groups::load(&mut tx).await?;
+        reconcile(&mut tx, &cx, &groups, &ids, &[]).await?;
+        let mut audit = Audit::new(actor, cx.now);
+        for u in &gone {
+            audit.push(
+                "UserManagement",
+                "Delete user",
+                "User",
+                u.id.to_string(),
+                u.upn.clone(),
+                vec![],
+                None,
+            );
+        }
+        tx.insert_audit(&audit.rows).await?;
+        tx.commit().await?;
+        Ok(gone)
     }
 
     /// Restores a soft-deleted user (by id, or by UPN when only one deleted user has it). Its
@@ -627,4 +659,19 @@ pub(crate) async fn find_deleted_user(tx: &mut TenantTx, key: &str) -> Result<Us
             "{n} deleted users have the name '{key}': restore one by its id"
         ))),
     }
+}
+
+/// The intent part of deleting a user (shared by [`App::delete_user`] and the what-if
+/// preview): soft-deletes it (§8.5), checking who may delete an administrator (item 16).
+pub(crate) async fn write_delete(
+    tx: &mut TenantTx,
+    cx: &Ctx,
+    key: &str,
+    actor: &Actor,
+) -> Result<User> {
+    let mut u = find_user(tx, key).await?;
+    ensure_may_manage(tx, actor, &u).await?;
+    u.deleted_at = Some(cx.now);
+    tx.update_user(&u).await?;
+    Ok(u)
 }

@@ -18,7 +18,7 @@ pub use codec::{decode_plans, encode_plans};
 pub use platform::{AppRow, JobRow, JOB_COMPLETE, JOB_FAILED, JOB_IN_PROGRESS, JOB_QUEUED};
 pub use signin::SignInFailures;
 pub use tenant_tx::{
-    AuditRow, GroupAssignmentRow, MemberKind, MembershipRow, StoredPathState, TenantTx,
+    AuditFilter, AuditRow, GroupAssignmentRow, MemberKind, MembershipRow, StoredPathState, TenantTx,
 };
 pub use web::{SkuSnapshot, WebSessionRow};
 

@@ -1285,15 +1285,72 @@ impl TenantTx {
 
     /// Audit events older than `before` (a `seq`), newest first: one page of the log.
     pub async fn audit_before(&mut self, before: i64, limit: i64) -> Result<Vec<AuditRow>> {
-        let rows = sqlx::query(
+        self.audit_filtered(before, &AuditFilter::default(), limit)
+            .await
+    }
+
+    /// One page of the audit log older than `before` (a `seq`), newest first, that passes
+    /// `f`: the admin center's filters. Text filters match case-insensitively anywhere in the
+    /// value (portable `LOWER(…) LIKE`, with `%`, `_` and `\\` in the text taken literally).
+    pub async fn audit_filtered(
+        &mut self,
+        before: i64,
+        f: &AuditFilter,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>> {
+        let mut sql = String::from(
             "SELECT id, seq, at, category, activity, result, result_reason, actor, target_type, target_id, target_name, modified, actor_kind, actor_id
-             FROM audit_log WHERE tenant_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
-        )
-        .bind(&self.tid)
-        .bind(before)
-        .bind(limit)
-        .fetch_all(&mut *self.tx)
-        .await?;
+             FROM audit_log WHERE tenant_id = $1 AND seq < $2",
+        );
+        let mut texts: Vec<String> = Vec::new();
+        let mut n = 2;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        if let Some(a) = &f.activity {
+            sql.push_str(&format!(" AND activity = ${}", next()));
+            texts.push(a.clone());
+        }
+        let like = |t: &str| {
+            format!(
+                "%{}%",
+                t.to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        };
+        if let Some(t) = &f.target {
+            let (x, y) = (next(), next());
+            sql.push_str(&format!(
+                " AND (LOWER(target_name) LIKE ${x} ESCAPE '\\' OR LOWER(target_id) LIKE ${y} ESCAPE '\\')"
+            ));
+            texts.push(like(t));
+            texts.push(like(t));
+        }
+        if let Some(a) = &f.actor {
+            sql.push_str(&format!(" AND LOWER(actor) LIKE ${} ESCAPE '\\'", next()));
+            texts.push(like(a));
+        }
+        let mut times: Vec<i64> = Vec::new();
+        if let Some(t) = f.from {
+            sql.push_str(&format!(" AND at >= ${}", next()));
+            times.push(t.0);
+        }
+        if let Some(t) = f.to {
+            sql.push_str(&format!(" AND at < ${}", next()));
+            times.push(t.0);
+        }
+        sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", next()));
+        let mut q = sqlx::query(&sql).bind(&self.tid).bind(before);
+        for t in &texts {
+            q = q.bind(t);
+        }
+        for t in &times {
+            q = q.bind(*t);
+        }
+        let rows = q.bind(limit).fetch_all(&mut *self.tx).await?;
         rows.iter()
             .map(|r| {
                 Ok(AuditRow {
@@ -1315,6 +1372,21 @@ impl TenantTx {
             })
             .collect()
     }
+}
+
+/// The audit log page's filters; `None` passes everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// One activity, exactly (`Change user license`).
+    pub activity: Option<String>,
+    /// Part of the target's name or id.
+    pub target: Option<String>,
+    /// Part of the actor's name.
+    pub actor: Option<String>,
+    /// From this time (inclusive).
+    pub from: Option<Timestamp>,
+    /// Up to this time (exclusive).
+    pub to: Option<Timestamp>,
 }
 
 type Q<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;

@@ -194,3 +194,23 @@ impl<T: DeserializeOwned> FromRequest<WebState> for Form<T> {
         Ok(Form { signed, data })
     }
 }
+
+/// A query string with repeated fields (`pick=a&pick=b` into a `Vec`), which axum's own
+/// `Query` does not read. A query that cannot be read is answered as a bad request page.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        serde_html_form::from_str(parts.uri.query().unwrap_or_default())
+            .map(Query)
+            .map_err(|e| {
+                WebError::BadRequest(format!(
+                    "The address could not be read ({e}). Go back and try again."
+                ))
+                .into_response()
+            })
+    }
+}

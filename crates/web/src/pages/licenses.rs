@@ -371,6 +371,10 @@ async fn render_product(
     }
     let done = done.and_then(|d| match d.as_str() {
         "unassigned" => Some("The licenses were unassigned.".to_string()),
+        "applied" => Some(
+            "The change was made. Each user's state below is what it did; compare it with the preview."
+                .to_string(),
+        ),
         "groups" => Some(
             "The groups' licenses were saved; members get them in a moment (see each group's status)."
                 .to_string(),
