@@ -134,8 +134,7 @@ test("every page of the navigation opens without errors, at desktop and phone wi
 
 test("a License Administrator's flow: assign Office 365 E1 to a new user with the type-ahead", async () => {
   // The CLI beside the server, on the same database, adds the user (the server sees it at once).
-  execFileSync(process.env.SKULD_BIN, ["--db", process.env.SKULD_DB, "--tenant", "contoso.test", "user", "add",
-    "zoe.browser@contoso.test", "--name", "Zoe Browser", "--location", "US"], { stdio: "ignore" });
+  cli("user", "add", "zoe.browser@contoso.test", "--name", "Zoe Browser", "--location", "US");
   const page = await newPage();
   await context.clearCookies();
   await signIn(page);
@@ -156,6 +155,54 @@ test("a License Administrator's flow: assign Office 365 E1 to a new user with th
   // The product's Users tab lists her now, assigned directly.
   await page.goto(`${URL}/licenses/STANDARDPACK`);
   await page.getByRole("cell", { name: /Zoe Browser|zoe\.browser@contoso\.test/ }).first().waitFor();
+  assertClean();
+  await page.close();
+});
+
+/** Runs the skuld CLI on the server's database (the server sees the change at once). */
+function cli(...args) {
+  execFileSync(process.env.SKULD_BIN, ["--db", process.env.SKULD_DB, "--tenant", "contoso.test", ...args], { stdio: "ignore" });
+}
+
+test("the what-if preview of a group assignment matches what then happens", async () => {
+  // Two seats of a product the demo has not bought, and a group of three.
+  cli("subscription", "add", "EXCHANGESTANDARD", "--seats", "2");
+  cli("group", "add", "Browser Pilot");
+  const upns = ["wi.ada", "wi.ben", "wi.cyd"].map((a) => `${a}@contoso.test`);
+  for (const u of upns) cli("user", "add", u, "--name", u.split("@")[0], "--location", "US");
+  cli("group", "member", "add", "Browser Pilot", ...upns);
+  const page = await newPage();
+  page.on("dialog", (d) => d.accept());
+  await context.clearCookies();
+  await signIn(page);
+  await page.getByRole("heading", { level: 1, name: "Home" }).waitFor();
+  await page.getByRole("link", { name: "What-if preview" }).click();
+  await page.getByLabel("Or the group's name").fill("Browser Pilot");
+  await page.getByLabel("Product").selectOption("EXCHANGESTANDARD");
+  await page.getByRole("button", { name: "Preview" }).click();
+  await page.getByRole("heading", { name: "What would happen" }).waitFor();
+  const names = async (cls) => page.locator(`table.${cls} tbody td:nth-child(2)`).allInnerTexts();
+  const gets = await names("whatif-gets");
+  const waits = await names("whatif-waits");
+  assert.equal(gets.length, 2, `gets: ${gets}`);
+  assert.equal(waits.length, 1, `waits: ${waits}`);
+  assert.match(await page.locator("table.whatif-waits").innerText(), /CountViolation/);
+  await shot(page, "whatif-preview");
+  // The preview kept nothing: the product has no holders yet.
+  const before = await page.request.get(`${URL}/licenses/EXCHANGESTANDARD`, { headers: { Accept: "text/html" } });
+  assert.match(await before.text(), /Nobody has this license yet/);
+  // Make this change: the real assignment, then the product's Users tab shows the outcome.
+  await page.getByRole("button", { name: "Make this change" }).click();
+  await page.getByText("The change was made").waitFor();
+  const main = page.locator("main");
+  for (const u of gets) {
+    const row = main.locator("tr", { hasText: u });
+    assert.match(await row.innerText(), /Assigned/, `${u} got the license`);
+  }
+  for (const u of waits) {
+    const row = main.locator("tr", { hasText: u });
+    assert.match(await row.innerText(), /CountViolation/, `${u} waits`);
+  }
   assertClean();
   await page.close();
 });

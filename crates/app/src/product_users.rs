@@ -4,7 +4,7 @@
 use crate::reconcile::Groups;
 use crate::{App, Result};
 use skuld_domain::licensing::{LicenseError, PathStatus, Source};
-use skuld_domain::{Group, GroupId, SkuId, Tenant, User};
+use skuld_domain::{Group, GroupId, SkuId, Tenant, User, UserId};
 
 /// One path of a user to one product.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,46 +38,8 @@ impl App {
     pub async fn product_holders(&self, tenant: &Tenant, sku: SkuId) -> Result<Vec<ProductHolder>> {
         let mut tx = self.store().read(tenant.id).await?;
         let ids = tx.users_with_sku(sku).await?;
-        let users = tx.users_by_ids(&ids).await?;
-        let mut states = tx.path_states(Some(&ids)).await?;
-        let groups = Groups::load(&mut tx).await?;
+        let mut out = holders_of(&mut tx, sku, &ids).await?;
         tx.commit().await?;
-        let mut out: Vec<ProductHolder> = users
-            .into_iter()
-            .filter(|u| !u.is_deleted())
-            .map(|u| {
-                let mut paths: Vec<HolderPath> = states
-                    .remove(&u.id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|s| s.sku == sku)
-                    .map(|s| HolderPath {
-                        group: match s.source {
-                            Source::Direct => None,
-                            Source::Group(g) => Some((
-                                g,
-                                groups
-                                    .groups
-                                    .get(&g)
-                                    .map(|x| x.display_name.clone())
-                                    .unwrap_or_else(|| g.to_string()),
-                            )),
-                        },
-                        state: s.status,
-                        error: s.error,
-                        detail: s.detail,
-                        applied: s.applied,
-                    })
-                    .collect();
-                paths.sort_by(|a, b| {
-                    a.group
-                        .as_ref()
-                        .map(|g| g.1.to_lowercase())
-                        .cmp(&b.group.as_ref().map(|g| g.1.to_lowercase()))
-                });
-                ProductHolder { user: u, paths }
-            })
-            .collect();
         out.sort_by(|a, b| {
             (
                 a.user.display_name.to_lowercase(),
@@ -89,6 +51,26 @@ impl App {
                 ))
         });
         Ok(out)
+    }
+
+    /// One page of the users with a path to `sku`, in id order after `after` (keyset: a
+    /// product held by a million users costs one page). Returns the page and the cursor of the
+    /// next page, if there is one.
+    pub async fn product_holders_page(
+        &self,
+        tenant: &Tenant,
+        sku: SkuId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<(Vec<ProductHolder>, Option<UserId>)> {
+        let mut tx = self.store().read(tenant.id).await?;
+        let ids = tx.users_with_sku_page(sku, after, limit as i64 + 1).await?;
+        let more = ids.len() > limit;
+        let ids = &ids[..ids.len().min(limit)];
+        let mut out = holders_of(&mut tx, sku, ids).await?;
+        tx.commit().await?;
+        out.sort_by_key(|h| ids.iter().position(|i| *i == h.user.id));
+        Ok((out, if more { ids.last().copied() } else { None }))
     }
 
     /// The groups that assign `sku`, by name.
@@ -138,4 +120,51 @@ impl App {
         users.truncate(limit);
         Ok((n, users))
     }
+}
+
+/// The live users among `ids` with their paths to `sku` (direct first, then groups by name).
+async fn holders_of(
+    tx: &mut skuld_store::TenantTx,
+    sku: SkuId,
+    ids: &[UserId],
+) -> Result<Vec<ProductHolder>> {
+    let users = tx.users_by_ids(ids).await?;
+    let mut states = tx.path_states(Some(ids)).await?;
+    let groups = Groups::load(tx).await?;
+    Ok(users
+        .into_iter()
+        .filter(|u| !u.is_deleted())
+        .map(|u| {
+            let mut paths: Vec<HolderPath> = states
+                .remove(&u.id)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|s| s.sku == sku)
+                .map(|s| HolderPath {
+                    group: match s.source {
+                        Source::Direct => None,
+                        Source::Group(g) => Some((
+                            g,
+                            groups
+                                .groups
+                                .get(&g)
+                                .map(|x| x.display_name.clone())
+                                .unwrap_or_else(|| g.to_string()),
+                        )),
+                    },
+                    state: s.status,
+                    error: s.error,
+                    detail: s.detail,
+                    applied: s.applied,
+                })
+                .collect();
+            paths.sort_by(|a, b| {
+                a.group
+                    .as_ref()
+                    .map(|g| g.1.to_lowercase())
+                    .cmp(&b.group.as_ref().map(|g| g.1.to_lowercase()))
+            });
+            ProductHolder { user: u, paths }
+        })
+        .collect())
 }

@@ -1181,6 +1181,25 @@ impl TenantTx {
         ids.iter().map(|s| id(s)).collect()
     }
 
+    /// One page of the users with a path to `sku`, by id after `after`.
+    pub async fn users_with_sku_page(
+        &mut self,
+        sku: SkuId,
+        after: Option<UserId>,
+        limit: i64,
+    ) -> Result<Vec<UserId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT user_id FROM path_states WHERE tenant_id = $1 AND sku_id = $2 AND user_id > $3 ORDER BY user_id LIMIT $4",
+        )
+        .bind(&self.tid)
+        .bind(sku.to_string())
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        ids.iter().map(|s| id(s)).collect()
+    }
+
     /// Users with a path from `group` that is in error (Graph membersWithLicenseErrors).
     pub async fn users_with_errors_from(&mut self, group: GroupId) -> Result<Vec<UserId>> {
         let ids: Vec<String> = sqlx::query_scalar(

@@ -15,3 +15,4 @@ mod lifecycle;
 mod privileged;
 mod processes;
 mod rules;
+mod whatif;

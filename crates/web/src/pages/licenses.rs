@@ -307,6 +307,10 @@ struct ProductPage {
     done: Option<String>,
     /// The groups the admin typed (kept after an error).
     groups_text: String,
+    /// The cursor of the Users tab's next page.
+    next: Option<String>,
+    /// Not the first page.
+    paged: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -315,7 +319,13 @@ struct ProductQuery {
     tab: Option<String>,
     #[serde(default)]
     done: Option<String>,
+    /// The Users tab's page: the last user id of the previous page.
+    #[serde(default)]
+    after: Option<String>,
 }
+
+/// Holders per page of the Users tab.
+pub const HOLDERS_PAGE: usize = 100;
 
 #[allow(clippy::too_many_arguments)]
 async fn render_product(
@@ -326,12 +336,19 @@ async fn render_product(
     error: Option<String>,
     done: Option<String>,
     groups_text: String,
+    after: Option<skuld_domain::UserId>,
 ) -> WebResult {
     let tab = if tab == "groups" { "groups" } else { "users" };
     let mut holders = Vec::new();
     let mut groups = Vec::new();
+    let mut next = None;
     if tab == "users" {
-        for h in state.app.product_holders(&signed.tenant, p.sku_id).await? {
+        let (page, more) = state
+            .app
+            .product_holders_page(&signed.tenant, p.sku_id, after, HOLDERS_PAGE)
+            .await?;
+        next = more.map(|u| u.to_string());
+        for h in page {
             for path in &h.paths {
                 let (state_label, class) = if path.applied {
                     if path.error == skuld_domain::licensing::LicenseError::None {
@@ -392,6 +409,8 @@ async fn render_product(
         error: error.clone(),
         done,
         groups_text,
+        next,
+        paged: after.is_some(),
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
@@ -409,6 +428,14 @@ async fn product(
 ) -> WebResult {
     signed.require(Action::ReadLicenses)?;
     let p = find_product(&state, &signed, &part).await?;
+    let after = match q.after.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => Some(skuld_domain::UserId::parse(a).map_err(|_| {
+            WebError::BadRequest(
+                "That page of users does not exist. Open the product again.".into(),
+            )
+        })?),
+        None => None,
+    };
     render_product(
         &state,
         &signed,
@@ -417,6 +444,7 @@ async fn product(
         None,
         q.done,
         String::new(),
+        after,
     )
     .await
 }
@@ -450,6 +478,7 @@ async fn unassign(
             ),
             None,
             String::new(),
+            None,
         )
         .await;
     }
@@ -472,7 +501,17 @@ async fn unassign(
         .into_response()),
         Err(e) => {
             let msg = form_error(e)?;
-            render_product(&state, &signed, p, "users", Some(msg), None, String::new()).await
+            render_product(
+                &state,
+                &signed,
+                p,
+                "users",
+                Some(msg),
+                None,
+                String::new(),
+                None,
+            )
+            .await
         }
     }
 }
@@ -778,6 +817,7 @@ async fn assign_groups(
             Some("Choose at least one group.".into()),
             None,
             text,
+            None,
         )
         .await;
     }
@@ -786,7 +826,7 @@ async fn assign_groups(
             "You can assign licenses to at most {MAX_PICK} groups at a time; you chose {}. Choose fewer.",
             keys.len()
         );
-        return render_product(&state, &signed, p, "groups", Some(msg), None, text).await;
+        return render_product(&state, &signed, p, "groups", Some(msg), None, text, None).await;
     }
     // Every group must exist before anything is queued.
     let mut ids = Vec::new();
@@ -795,7 +835,8 @@ async fn assign_groups(
             Ok(g) => ids.push(g.id.to_string()),
             Err(e) => {
                 let msg = form_error(e)?;
-                return render_product(&state, &signed, p, "groups", Some(msg), None, text).await;
+                return render_product(&state, &signed, p, "groups", Some(msg), None, text, None)
+                    .await;
             }
         }
     }
@@ -821,7 +862,8 @@ async fn assign_groups(
                         "{msg} (The first {queued} groups were saved; the others were not.)"
                     );
                 }
-                return render_product(&state, &signed, p, "groups", Some(msg), None, text).await;
+                return render_product(&state, &signed, p, "groups", Some(msg), None, text, None)
+                    .await;
             }
         }
     }

@@ -474,3 +474,63 @@ async fn pick_endpoints_answer_fragments_of_buttons() {
         StatusCode::NO_CONTENT
     );
 }
+
+/// Speed (issue 8): the Users tab is paged by a keyset on the user id, so a product held by a
+/// million users costs one page; the pages together list every holder once.
+#[tokio::test]
+async fn the_users_tab_pages_through_every_holder_once() {
+    let w = World::demo().await;
+    let (sku, _) = crate::whatif::buy(&w, "EXCHANGESTANDARD", 150).await;
+    let mut upns = Vec::new();
+    for i in 0..(skuld_web::pages::licenses::HOLDERS_PAGE + 5) {
+        let upn = format!("h{i:03}@contoso.test");
+        w.app
+            .create_user(
+                &w.tenant,
+                NewUser {
+                    upn: upn.clone(),
+                    display_name: format!("Holder {i:03}"),
+                    usage_location: Some("US".into()),
+                    user_type: UserType::Member,
+                    account_enabled: true,
+                    ..Default::default()
+                },
+                &Actor::Operator,
+            )
+            .await
+            .unwrap();
+        upns.push(upn);
+    }
+    w.app
+        .assign_licenses_reported(
+            &w.tenant,
+            &upns,
+            &[LicenseSpec {
+                sku,
+                disabled_plans: vec![],
+            }],
+            &[],
+            false,
+            &Actor::Operator,
+        )
+        .await
+        .unwrap();
+    let mut b = w.admin().await;
+    let first = b.get("/licenses/EXCHANGESTANDARD").await;
+    first.ok().has("Next 100 users");
+    let at = first.body.find("after=").expect("a next link");
+    let cursor = &first.body[at + 6..at + 6 + 36];
+    let second = b
+        .get(&format!(
+            "/licenses/EXCHANGESTANDARD?tab=users&after={cursor}"
+        ))
+        .await;
+    second.ok().has("First page").lacks("Next 100 users");
+    for u in &upns {
+        let n = first.body.matches(&format!(">{u}<")).count()
+            + second.body.matches(&format!(">{u}<")).count();
+        assert_eq!(n, 1, "{u} is listed once");
+    }
+    let bad = b.get("/licenses/EXCHANGESTANDARD?after=nonsense").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
