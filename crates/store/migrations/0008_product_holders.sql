@@ -1,3 +1,6 @@
 -- The admin center's product page lists a product's holders a page at a time (keyset on the
 -- user id), so a product held by a million users costs one page, not a million rows.
 CREATE INDEX path_states_sku_user ON path_states (tenant_id, sku_id, user_id);
+-- The home page's "users with license errors": the few users in error of a large tenant, found
+-- without reading every path state.
+CREATE INDEX path_states_error_user ON path_states (tenant_id, error, user_id);

@@ -1181,6 +1181,25 @@ impl TenantTx {
         ids.iter().map(|s| id(s)).collect()
     }
 
+    /// How many users have a path in error, and the first `limit` of them by id (two range
+    /// scans of the error index around `None`, not a read of every path state).
+    pub async fn users_in_error(&mut self, limit: i64) -> Result<(i64, Vec<UserId>)> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT user_id) FROM path_states WHERE tenant_id = $1 AND (error < 'None' OR error > 'None')",
+        )
+        .bind(&self.tid)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT user_id FROM path_states WHERE tenant_id = $1 AND (error < 'None' OR error > 'None') ORDER BY user_id LIMIT $2",
+        )
+        .bind(&self.tid)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok((n, ids.iter().map(|s| id(s)).collect::<Result<_>>()?))
+    }
+
     /// One page of the users with a path to `sku`, by id after `after`.
     pub async fn users_with_sku_page(
         &mut self,
