@@ -78,3 +78,24 @@ async fn cards_appear_only_for_roles_that_may_read_them() {
         .lacks("Subscriptions expiring soon")
         .lacks("Office 365 E3");
 }
+
+/// A signed-in user without an admin role ("User (no admin center access)") is shown no page:
+/// the home page says why and what to do, and every other page refuses as well.
+#[tokio::test]
+async fn a_user_without_an_admin_role_is_refused_every_page() {
+    let w = World::demo().await;
+    let upn = w.make_user("plain").await;
+    let mut b = w.browser();
+    let r = b.sign_in(&upn, crate::harness::PASSWORD).await;
+    assert_eq!(r.status, axum::http::StatusCode::SEE_OTHER, "{}", r.body);
+    let p = b.get("/").await;
+    assert_eq!(p.status, axum::http::StatusCode::FORBIDDEN);
+    p.has("plain@contoso.test has no admin role").has("sign out");
+    for path in ["/licenses", "/whatif", "/roles", "/audit", "/migrate"] {
+        assert_eq!(
+            b.get(path).await.status,
+            axum::http::StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+}
