@@ -99,7 +99,7 @@ fn check_plans(cx: &Ctx, spec: &LicenseSpec) -> Option<Problem> {
 }
 
 /// Validates the products of a change: every problem found, so the admin reads them at once.
-async fn check_products(
+pub(crate) async fn check_products(
     tx: &mut TenantTx,
     cx: &Ctx,
     add: &[LicenseSpec],
@@ -159,7 +159,7 @@ fn effective_plans(cx: &Ctx, states: &[PathState], sku: SkuId) -> Option<BTreeSe
 
 /// Why the engine did not apply a new direct path of `spec`, as a problem with its facts
 /// (the plans are found again from the catalog, the way the engine found them).
-fn engine_problem(
+pub(crate) fn engine_problem(
     cx: &Ctx,
     user: &User,
     spec: &LicenseSpec,

@@ -173,7 +173,47 @@ pub const AUDIT_ACTIVITIES: &[&str] = &[
     "Set group license",
     "Start applying group based license to users",
     "Take over self-service subscription",
+    "Trigger group license recalculation",
     "Update group",
     "Update subscription",
     "Update user",
 ];
+
+#[cfg(test)]
+mod tests {
+    /// Every activity the code records is in [`super::AUDIT_ACTIVITIES`] (the admin center's
+    /// filter offers only those): the literal after each `…Management` category and the
+    /// activity of each `commit_user_event`.
+    #[test]
+    fn the_activity_list_names_every_recorded_activity() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = std::collections::BTreeSet::new();
+        for f in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let literals: Vec<&str> = text.split('"').skip(1).step_by(2).collect();
+            for w in literals.windows(2) {
+                if w[0].ends_with("Management") && !w[0].contains(' ') {
+                    found.insert(w[1].to_string());
+                }
+            }
+            for (i, _) in text.match_indices("commit_user_event(") {
+                let rest = &text[i..];
+                if let Some(a) = rest.find('"') {
+                    let lit = &rest[a + 1..];
+                    if let Some(b) = lit.find('"') {
+                        if !text[..i].ends_with("fn ") {
+                            found.insert(lit[..b].to_string());
+                        }
+                    }
+                }
+            }
+        }
+        let missing: Vec<_> = found
+            .iter()
+            .filter(|a| !super::AUDIT_ACTIVITIES.contains(&a.as_str()))
+            .collect();
+        assert!(found.len() > 10, "{found:?}");
+        assert!(missing.is_empty(), "not in AUDIT_ACTIVITIES: {missing:?}");
+    }
+}

@@ -12,6 +12,7 @@ mod guests;
 mod harness;
 mod licenses;
 mod lifecycle;
+mod onboard;
 mod privileged;
 mod processes;
 mod rules;

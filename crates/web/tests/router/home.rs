@@ -90,7 +90,8 @@ async fn a_user_without_an_admin_role_is_refused_every_page() {
     assert_eq!(r.status, axum::http::StatusCode::SEE_OTHER, "{}", r.body);
     let p = b.get("/").await;
     assert_eq!(p.status, axum::http::StatusCode::FORBIDDEN);
-    p.has("plain@contoso.test has no admin role").has("sign out");
+    p.has("plain@contoso.test has no admin role")
+        .has("sign out");
     for path in ["/licenses", "/whatif", "/roles", "/audit", "/migrate"] {
         assert_eq!(
             b.get(path).await.status,
