@@ -297,6 +297,87 @@ test("a Billing Administrator takes over a self-service purchase", async () => {
   await page.close();
 });
 
+test("add a user with a license through the wizard, then copy the credentials", async () => {
+  cli("subscription", "add", "EXCHANGEENTERPRISE", "--seats", "5");
+  const page = await newPage();
+  await context.clearCookies();
+  await signIn(page);
+  await page.getByRole("heading", { level: 1, name: "Home" }).waitFor();
+  await page.getByRole("navigation", { name: "Admin center" }).getByRole("link", { name: "Add a user" }).click();
+  await page.getByLabel("First name").fill("Wiz");
+  await page.getByLabel("Last name").fill("Ard");
+  await page.getByLabel("Display name (required)").fill("Wiz Ard");
+  await page.getByLabel("Username (required)").fill("wiz.ard");
+  await shot(page, "wizard-basics");
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.getByLabel("Select location").selectOption("US");
+  await page.getByLabel("Assign user a product license").check();
+  await page.getByRole("checkbox", { name: "Exchange Online (Plan 2)", exact: true }).and(page.locator("input[name=sku]")).check();
+  await shot(page, "wizard-licenses");
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.getByRole("button", { name: "Finish adding" }).click();
+  await page.getByRole("status").filter({ hasText: "Wiz Ard was added" }).waitFor();
+  assert.equal((await page.locator("#cred-upn").innerText()).trim(), "wiz.ard@contoso.test");
+  const password = (await page.locator("#cred-password").innerText()).trim();
+  assert.ok(password.length >= 8, "a password is shown");
+  await shot(page, "wizard-done");
+  // The user exists with the license, and must change the generated password at first sign-in.
+  const shown = JSON.parse(execFileSync(process.env.SKULD_BIN,
+    ["--db", process.env.SKULD_DB, "--tenant", "contoso.test", "--json", "user", "show", "wiz.ard@contoso.test"]).toString());
+  assert.ok(shown.licenses.find((l) => l.skuPartNumber === "EXCHANGEENTERPRISE")?.held, "licensed");
+  await context.clearCookies();
+  await signIn(page, "wiz.ard@contoso.test", password);
+  await page.getByRole("heading", { level: 1, name: "Update your password" }).waitFor();
+  assertClean();
+  await page.close();
+});
+
+test("a group short of seats shows the error banner, and the waiting member gets a freed seat", async () => {
+  cli("subscription", "add", "EXCHANGEDESKLESS", "--seats", "2");
+  for (const a of ["kiosk.holder", "kiosk.one", "kiosk.two"]) {
+    cli("user", "add", `${a}@contoso.test`, "--name", a, "--location", "US");
+  }
+  cli("license", "assign", "--user", "kiosk.holder@contoso.test", "EXCHANGEDESKLESS");
+  cli("group", "add", "Kiosk Staff");
+  cli("group", "member", "add", "Kiosk Staff", "kiosk.one@contoso.test", "kiosk.two@contoso.test");
+  const page = await newPage();
+  page.on("dialog", (d) => d.accept());
+  await context.clearCookies();
+  await signIn(page);
+  await page.getByRole("heading", { level: 1, name: "Home" }).waitFor();
+  await page.getByRole("navigation", { name: "Admin center" }).getByRole("link", { name: "Groups" }).click();
+  await page.getByRole("link", { name: "Kiosk Staff" }).click();
+  const groupUrl = page.url().split("?")[0];
+  await page.goto(`${groupUrl}?tab=licenses`);
+  await page.getByRole("radio", { name: "Exchange Online Kiosk" }).check();
+  await page.getByRole("button", { name: "Assign", exact: true }).click();
+  // The worker applies it in the background: one member gets the last seat, one waits.
+  let banner = false;
+  for (let i = 0; i < 50 && !banner; i++) {
+    await page.goto(`${groupUrl}?tab=licenses`);
+    banner = (await page.getByRole("alert").filter({ hasText: "license problem" }).count()) > 0;
+    if (!banner) await page.waitForTimeout(200);
+  }
+  assert.ok(banner, "the Licenses tab shows the error banner");
+  assert.match(await page.locator("main").innerText(), /CountViolation|not enough|no license left|seats?/i);
+  await shot(page, "group-licenses-error");
+  // Free a seat: unassign the direct holder; the waiting member takes it (self-healing).
+  await page.goto(`${URL}/licenses/EXCHANGEDESKLESS`);
+  await page.locator("tr", { hasText: "kiosk.holder@contoso.test" }).getByRole("checkbox").check();
+  await page.getByRole("button", { name: "Unassign licenses" }).click();
+  await page.getByRole("status").filter({ hasText: "unassigned" }).waitFor();
+  await page.goto(`${groupUrl}?tab=licenses`);
+  assert.equal(await page.getByRole("alert").filter({ hasText: "license problem" }).count(), 0, "no error left");
+  for (const u of ["kiosk.one@contoso.test", "kiosk.two@contoso.test"]) {
+    const shown = JSON.parse(execFileSync(process.env.SKULD_BIN,
+      ["--db", process.env.SKULD_DB, "--tenant", "contoso.test", "--json", "user", "show", u]).toString());
+    assert.ok(shown.licenses.find((l) => l.skuPartNumber === "EXCHANGEDESKLESS")?.held, `${u} holds it`);
+  }
+  assertClean();
+  await page.close();
+});
+
 test("sign-out ends the session", async () => {
   const page = await newPage();
   await context.clearCookies();
