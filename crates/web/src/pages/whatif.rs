@@ -358,7 +358,26 @@ async fn render(
     } else {
         Vec::new()
     };
-    let picked = f.pick.iter().map(|p| (p.clone(), p.clone())).collect();
+    // The chips show names, not ids.
+    let mut picked = Vec::new();
+    for id in &f.pick {
+        let label = if kind == "group" {
+            state
+                .app
+                .group(&signed.tenant, id)
+                .await
+                .map(|g| g.display_name)
+                .ok()
+        } else {
+            state
+                .app
+                .user(&signed.tenant, id)
+                .await
+                .map(|u| u.display_name)
+                .ok()
+        };
+        picked.push((id.clone(), label.unwrap_or_else(|| id.clone())));
+    }
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
