@@ -43,6 +43,28 @@ pub fn admin_message(e: &AppError) -> String {
     }
 }
 
+/// A refusal the admin can fix (not enough seats, a conflict, an unknown name, …) as the text
+/// to show on the form's page; a missing right or a server fault stays an error (the 403 or 500
+/// page).
+pub fn fixable(e: AppError) -> WebResult<String> {
+    match e {
+        e @ (AppError::Forbidden(_) | AppError::Store(_) | AppError::Corrupt(_)) => {
+            Err(WebError::App(e))
+        }
+        e => Ok(capital(&admin_message(&e))),
+    }
+}
+
+/// A sentence starts with a capital letter (the app's texts begin with a product's or a
+/// user's name, or in lower case as Graph's messages do).
+pub fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {

@@ -6,7 +6,7 @@
 //! the **Licenses** tab (products with apps, the members in error with the reason and the fix,
 //! **Reprocess**, assign and remove a product).
 
-use crate::error::{admin_message, WebError, WebResult};
+use crate::error::{fixable, WebError, WebResult};
 use crate::session::{Form, Signed};
 use crate::view::{html, Chrome};
 use crate::WebState;
@@ -54,24 +54,6 @@ fn membership_label(g: &Group) -> &'static str {
         "Dynamic"
     } else {
         "Assigned"
-    }
-}
-
-/// Refusals the admin can fix are shown on the page; a missing right is the 403 page.
-fn form_error(e: AppError) -> WebResult<String> {
-    match e {
-        e @ (AppError::Forbidden(_) | AppError::Store(_) | AppError::Corrupt(_)) => {
-            Err(WebError::App(e))
-        }
-        e => Ok(capital(&admin_message(&e))),
-    }
-}
-
-fn capital(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
     }
 }
 
@@ -353,7 +335,7 @@ async fn create(State(state): State<WebState>, form: Form<NewForm>) -> WebResult
     {
         Ok(g) => Ok(Redirect::to(&format!("/groups/{}?done=created", g.id)).into_response()),
         Err(e) => {
-            let msg = form_error(e)?;
+            let msg = fixable(e)?;
             again(msg, RuleCheck::default(), f)
         }
     }
@@ -728,7 +710,7 @@ fn admin_message_of(e: AppError) -> WebResult<String> {
             "There is no such group. Open Groups to see the groups.".into(),
         ));
     }
-    form_error(e)
+    fixable(e)
 }
 
 async fn add_members(

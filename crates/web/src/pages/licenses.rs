@@ -3,7 +3,7 @@
 //! Users and Groups tabs, Assign licenses (up to 20 users), Unassign, Assign to groups (up to
 //! 20 groups), and the type-ahead endpoints `/pick/users` and `/pick/groups` other pages use.
 
-use crate::error::{admin_message, WebError, WebResult};
+use crate::error::{fixable, WebError, WebResult};
 use crate::session::{Form, Signed};
 use crate::view::{date, html, Chrome};
 use crate::WebState;
@@ -199,17 +199,6 @@ fn parse_sub(id: &str) -> WebResult<SubscriptionId> {
     })
 }
 
-/// Refusals of the app (not enough seats, not self-service, …) are shown on the page; a
-/// missing right is the 403 page.
-fn form_error(e: AppError) -> WebResult<String> {
-    match e {
-        e @ (AppError::Forbidden(_) | AppError::Store(_) | AppError::Corrupt(_)) => {
-            Err(WebError::App(e))
-        }
-        e => Ok(admin_message(&e)),
-    }
-}
-
 async fn set_seats(
     State(state): State<WebState>,
     Path(id): Path<String>,
@@ -241,7 +230,7 @@ async fn set_seats(
     {
         Ok(_) => Ok(Redirect::to("/licenses/subscriptions?done=seats").into_response()),
         Err(e) => {
-            let msg = form_error(e)?;
+            let msg = fixable(e)?;
             render_subscriptions(&state, &signed, Some(msg), None, Some((id, typed))).await
         }
     }
@@ -265,7 +254,7 @@ async fn take_over(
     {
         Ok(_) => Ok(Redirect::to("/licenses/subscriptions?done=takeover").into_response()),
         Err(e) => {
-            let msg = form_error(e)?;
+            let msg = fixable(e)?;
             render_subscriptions(&state, &signed, Some(msg), None, None).await
         }
     }
@@ -500,7 +489,7 @@ async fn unassign(
         ))
         .into_response()),
         Err(e) => {
-            let msg = form_error(e)?;
+            let msg = fixable(e)?;
             render_product(
                 &state,
                 &signed,
@@ -768,7 +757,7 @@ async fn assign(
                 }
             }
             Err(e) => {
-                let msg = form_error(e)?;
+                let msg = fixable(e)?;
                 return refuse(again(msg, plans, p));
             }
         }
@@ -834,7 +823,7 @@ async fn assign_groups(
         match state.app.group(&signed.tenant, k).await {
             Ok(g) => ids.push(g.id.to_string()),
             Err(e) => {
-                let msg = form_error(e)?;
+                let msg = fixable(e)?;
                 return render_product(&state, &signed, p, "groups", Some(msg), None, text, None)
                     .await;
             }
@@ -856,7 +845,7 @@ async fn assign_groups(
                 if queued > 0 {
                     state.wake_worker();
                 }
-                let mut msg = form_error(e)?;
+                let mut msg = fixable(e)?;
                 if queued > 0 {
                     msg = format!(
                         "{msg} (The first {queued} groups were saved; the others were not.)"

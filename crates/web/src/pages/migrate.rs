@@ -4,7 +4,7 @@
 //! those direct licenses — only where the group's path is Active, so nobody loses service —
 //! reporting every other member with the reason it was kept.
 
-use crate::error::{admin_message, WebError, WebResult};
+use crate::error::{fixable, WebError, WebResult};
 use crate::session::Query;
 use crate::session::{Form, Signed};
 use crate::view::Chrome;
@@ -16,7 +16,7 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use skuld_app::{Action, AppError, MigratePlan, MigrateVerdict, SkuRow};
+use skuld_app::{Action, MigratePlan, MigrateVerdict, SkuRow};
 
 pub fn routes() -> Router<WebState> {
     Router::new()
@@ -121,16 +121,6 @@ fn plan_view(p: &MigratePlan) -> Plan {
         product: p.product.name.clone(),
         covered: p.covered().map(row).collect(),
         kept: p.kept().map(row).collect(),
-    }
-}
-
-/// A refusal the admin can fix is shown on the page; a missing right is the 403 page.
-fn fixable(e: AppError) -> WebResult<String> {
-    match e {
-        e @ (AppError::Forbidden(_) | AppError::Store(_) | AppError::Corrupt(_)) => {
-            Err(WebError::App(e))
-        }
-        e => Ok(admin_message(&e)),
     }
 }
 

@@ -2,7 +2,7 @@
 //! assigns and removes them (rulebook: only a Global Administrator manages roles; the
 //! Privileged Role Administrator is not modelled).
 
-use crate::error::{admin_message, WebError, WebResult};
+use crate::error::{fixable, WebResult};
 use crate::session::{Form, Signed};
 use crate::view::{date, Chrome};
 use crate::WebState;
@@ -13,7 +13,7 @@ use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use skuld_app::{Action, AppError};
+use skuld_app::Action;
 use skuld_domain::DirectoryRole;
 
 pub fn routes() -> Router<WebState> {
@@ -124,16 +124,6 @@ struct RoleForm {
     upn: String,
     #[serde(default)]
     role: String,
-}
-
-/// A refusal the admin can fix is shown on the page; a missing right is the 403 page.
-fn fixable(e: AppError) -> WebResult<String> {
-    match e {
-        e @ (AppError::Forbidden(_) | AppError::Store(_) | AppError::Corrupt(_)) => {
-            Err(WebError::App(e))
-        }
-        e => Ok(admin_message(&e)),
-    }
 }
 
 async fn change(state: WebState, form: Form<RoleForm>, add: bool) -> WebResult {

@@ -7,7 +7,7 @@
 //! The preview is a `GET` (it changes nothing), so other pages can link to it with the change
 //! filled in: `/whatif?change=group&group=…&product=…`.
 
-use crate::error::{admin_message, WebError, WebResult};
+use crate::error::{fixable, WebResult};
 use crate::session::Query;
 use crate::session::{Form, Signed};
 use crate::view::Chrome;
@@ -19,7 +19,7 @@ use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use skuld_app::{Action, AppError, Held, LicenseSpec, SkuRow, WhatIf, WhatIfChange};
+use skuld_app::{Action, Held, LicenseSpec, SkuRow, WhatIf, WhatIfChange};
 use skuld_domain::{SubscriptionId, SubscriptionStatus};
 
 /// At most this many users or members in one preview (as the pages that make the change).
@@ -331,16 +331,6 @@ fn preview_of(w: &WhatIf, kind: &str) -> Preview {
         waits,
         loses,
         seats,
-    }
-}
-
-/// A refusal the admin can fix is shown on the page; a missing right is the 403 page.
-fn fixable(e: AppError) -> WebResult<String> {
-    match e {
-        e @ (AppError::Forbidden(_) | AppError::Store(_) | AppError::Corrupt(_)) => {
-            Err(WebError::App(e))
-        }
-        e => Ok(admin_message(&e)),
     }
 }
 

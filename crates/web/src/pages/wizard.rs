@@ -5,7 +5,7 @@
 //! Next and everything again on Finish, and the user, its licenses and its roles are created
 //! in one transaction (`App::create_user_with`): all of it or nothing.
 
-use crate::error::{admin_message, WebError, WebResult};
+use crate::error::{admin_message, capital, WebError, WebResult};
 use crate::session::{Form, Signed};
 use crate::view::Chrome;
 use crate::WebState;
@@ -604,14 +604,6 @@ fn check_optional(w: &Wizard) -> Option<String> {
         );
     }
     too_long(w, &LIMITS[3..])
-}
-
-fn capital(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
 }
 
 fn opt(s: &str) -> Option<String> {
