@@ -6,6 +6,7 @@
 //! Architecture Invariant: no other crate writes license state or seat counters; the protocol
 //! crates and the CLI call these functions.
 
+mod active_users;
 mod apps;
 mod audit;
 mod authz;
@@ -28,6 +29,7 @@ mod usage;
 mod users;
 mod views;
 
+pub use active_users::{days_left, UserFilter, UserList, UserListQuery, UserRow};
 pub use apps::SignIn;
 pub use audit::Actor;
 pub use authz::{
