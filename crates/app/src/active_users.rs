@@ -251,7 +251,8 @@ impl App {
             .into_iter()
             .map(|u| {
                 let st = states.get(&u.id).map(Vec::as_slice).unwrap_or(&[]);
-                let held: BTreeSet<SkuId> = st.iter().filter(|s| s.applied).map(|s| s.sku).collect();
+                let held: BTreeSet<SkuId> =
+                    st.iter().filter(|s| s.applied).map(|s| s.sku).collect();
                 let mut products: Vec<ProductRef> = held
                     .into_iter()
                     .map(|s| ProductRef::of(&catalog, s))

@@ -154,7 +154,8 @@ fn fix_text(e: LicenseError) -> &'static str {
 }
 
 fn find_part<'a>(rows: &'a [SkuRow], part: &str) -> Option<&'a SkuRow> {
-    rows.iter().find(|r| r.part_number.eq_ignore_ascii_case(part))
+    rows.iter()
+        .find(|r| r.part_number.eq_ignore_ascii_case(part))
 }
 
 fn no_product(part: &str) -> String {
@@ -229,12 +230,14 @@ impl Choice {
         // An app value that names no app of its product is refused, not ignored.
         for v in &self.plan {
             let Some((part, plan)) = v.split_once('/') else {
-                return Err(format!("\"{v}\" is not an app of a product. Reload the page and try again."));
+                return Err(format!(
+                    "\"{v}\" is not an app of a product. Reload the page and try again."
+                ));
             };
             let row = find_part(rows, part).ok_or_else(|| no_product(part))?;
-            let known = catalog.product(&row.sku_id).is_some_and(|p| {
-                PlanId::parse(plan).is_ok_and(|id| p.plans.contains(&id))
-            });
+            let known = catalog
+                .product(&row.sku_id)
+                .is_some_and(|p| PlanId::parse(plan).is_ok_and(|id| p.plans.contains(&id)));
             if !known {
                 return Err(format!(
                     "{} has no app \"{plan}\". Reload the page and choose its apps again.",
@@ -514,11 +517,12 @@ async fn render_list(
             ],
         )
     });
-    let first_href = q
-        .after
-        .as_deref()
-        .filter(|a| !a.is_empty())
-        .map(|_| href("/users", &[("q", &search), ("filter", fkey), ("product", &part)]));
+    let first_href = q.after.as_deref().filter(|a| !a.is_empty()).map(|_| {
+        href(
+            "/users",
+            &[("q", &search), ("filter", fkey), ("product", &part)],
+        )
+    });
     let done = q.done.and_then(|d| match d.as_str() {
         "licenses" => Some("The licenses were changed.".to_string()),
         _ => None,
@@ -548,7 +552,11 @@ async fn render_list(
     )
 }
 
-async fn list(State(state): State<WebState>, signed: Signed, Query(q): Query<ListQuery>) -> WebResult {
+async fn list(
+    State(state): State<WebState>,
+    signed: Signed,
+    Query(q): Query<ListQuery>,
+) -> WebResult {
     render_list(&state, &signed, q, None).await
 }
 
@@ -654,7 +662,12 @@ async fn manage(State(state): State<WebState>, form: Form<ManageForm>) -> WebRes
     let mut views: Vec<UserView> = Vec::new();
     for k in &keys {
         match state.app.user(&signed.tenant, k).await {
-            Ok(u) => views.push(state.app.user_view(&signed.tenant, &u.id.to_string()).await?),
+            Ok(u) => views.push(
+                state
+                    .app
+                    .user_view(&signed.tenant, &u.id.to_string())
+                    .await?,
+            ),
             Err(e) => {
                 let msg = form_error(e)?;
                 return render_list(&state, &signed, ListQuery::default(), Some(msg)).await;
@@ -754,7 +767,9 @@ async fn manage(State(state): State<WebState>, form: Form<ManageForm>) -> WebRes
     let mut todo: Vec<String> = Vec::new();
     for v in &views {
         // B1: only a Global Administrator licenses a guest directly.
-        if v.user.user_type == UserType::Guest && !add.is_empty() && !signed.may(Action::LicenseGuest)
+        if v.user.user_type == UserType::Guest
+            && !add.is_empty()
+            && !signed.may(Action::LicenseGuest)
         {
             failed.push(row(
                 &v.user.upn,
@@ -786,17 +801,18 @@ async fn manage(State(state): State<WebState>, form: Form<ManageForm>) -> WebRes
                     let users = problem_users(problem);
                     if users.is_empty() {
                         // Not about one user (a product the tenant cannot assign): nobody can.
-                        return render(
-                            vec![capitalized(&problem.admin_text())],
-                            &choice,
-                            &mode,
-                        );
+                        return render(vec![capitalized(&problem.admin_text())], &choice, &mode);
                     }
                     for u in users {
-                        if let Some(f) = failed.iter_mut().find(|f| f.upn.eq_ignore_ascii_case(&u)) {
+                        if let Some(f) = failed.iter_mut().find(|f| f.upn.eq_ignore_ascii_case(&u))
+                        {
                             f.lines.push(capitalized(&problem.admin_text()));
                         } else {
-                            failed.push(row(&u, vec![capitalized(&problem.admin_text())], Vec::new()));
+                            failed.push(row(
+                                &u,
+                                vec![capitalized(&problem.admin_text())],
+                                Vec::new(),
+                            ));
                         }
                         named.push(u);
                     }
@@ -821,7 +837,10 @@ async fn manage(State(state): State<WebState>, form: Form<ManageForm>) -> WebRes
         return render(errors, &choice, &mode);
     }
     let mut got = Vec::new();
-    for v in views.iter().filter(|v| todo.iter().any(|t| t.eq_ignore_ascii_case(&v.user.upn))) {
+    for v in views
+        .iter()
+        .filter(|v| todo.iter().any(|t| t.eq_ignore_ascii_case(&v.user.upn)))
+    {
         let mut lines: Vec<String> = changes
             .iter()
             .filter(|c| c.user.eq_ignore_ascii_case(&v.user.upn))
@@ -1027,7 +1046,11 @@ async fn render_details(
             name: g.display_name,
         })
         .collect();
-    groups.sort_by(|a, b| b.direct.cmp(&a.direct).then(a.name.to_lowercase().cmp(&b.name.to_lowercase())));
+    groups.sort_by(|a, b| {
+        b.direct
+            .cmp(&a.direct)
+            .then(a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+    });
     let location = match posted {
         Some((_, Some(l))) => l.clone(),
         _ => u.usage_location.map(|l| l.to_string()).unwrap_or_default(),
@@ -1038,11 +1061,17 @@ async fn render_details(
         Some(match d.as_str() {
             "saved" => "Your changes were saved.".to_string(),
             "nochange" => {
-                "Nothing was changed: the licenses, apps and usage location are as they were.".to_string()
+                "Nothing was changed: the licenses, apps and usage location are as they were."
+                    .to_string()
             }
-            "blocked" => format!("Sign-in is blocked: {} can't sign in until you unblock it.", u.display_name),
+            "blocked" => format!(
+                "Sign-in is blocked: {} can't sign in until you unblock it.",
+                u.display_name
+            ),
             "unblocked" => format!("Sign-in is allowed again for {}.", u.display_name),
-            "reprocessed" => "The licenses were evaluated again; the states below are current.".to_string(),
+            "reprocessed" => {
+                "The licenses were evaluated again; the states below are current.".to_string()
+            }
             _ => return None,
         })
     });
@@ -1120,11 +1149,14 @@ async fn save_licenses(
     let skus = state.app.sku_rows(&signed.tenant).await?;
     let catalog = state.app.tenant_catalog(&signed.tenant).await?;
     let again = |msg: String| {
-        let (state, signed, uid, choice, loc) =
-            (&state, &signed, uid.clone(), choice.clone(), data.usage_location.clone());
-        async move {
-            render_details(state, signed, &uid, Some(msg), None, Some((&choice, loc))).await
-        }
+        let (state, signed, uid, choice, loc) = (
+            &state,
+            &signed,
+            uid.clone(),
+            choice.clone(),
+            data.usage_location.clone(),
+        );
+        async move { render_details(state, signed, &uid, Some(msg), None, Some((&choice, loc))).await }
     };
     // The new location: "" clears it.
     let old_loc = u.usage_location;
@@ -1186,7 +1218,11 @@ async fn save_licenses(
     if !licenses_change && !location_change {
         return Ok(Redirect::to(&format!("/users/{uid}?done=nochange")).into_response());
     }
-    if licenses_change && u.user_type == UserType::Guest && !add.is_empty() && !signed.may(Action::LicenseGuest) {
+    if licenses_change
+        && u.user_type == UserType::Guest
+        && !add.is_empty()
+        && !signed.may(Action::LicenseGuest)
+    {
         return Err(WebError::Forbidden(
             "Only a Global Administrator can assign licenses to a guest directly (rulebook B1). License the guest through a group, or ask a Global Administrator.".into(),
         ));
@@ -1479,7 +1515,11 @@ struct DeletedQuery {
 
 /// The licenses a restored user holds again, and those it waits for with the reason (D7:
 /// a restore evaluates its licenses again; seats that are gone are waited for).
-async fn restored_report(state: &WebState, signed: &Signed, id: &str) -> WebResult<Option<Restored>> {
+async fn restored_report(
+    state: &WebState,
+    signed: &Signed,
+    id: &str,
+) -> WebResult<Option<Restored>> {
     let Ok(v) = state.app.user_view(&signed.tenant, id).await else {
         return Ok(None);
     };
@@ -1506,12 +1546,20 @@ async fn restored_report(state: &WebState, signed: &Signed, id: &str) -> WebResu
             back.push(format!("{name} ({})", paths.join(", ")));
         } else {
             for p in &l.paths {
-                let why = if p.reason.is_empty() { p.detail.clone() } else { p.reason.clone() };
+                let why = if p.reason.is_empty() {
+                    p.detail.clone()
+                } else {
+                    p.reason.clone()
+                };
                 let fix = fix_text(p.error);
                 waiting.push(format!(
                     "{name} ({}): {}{}{}",
                     via(p),
-                    if why.is_empty() { p.error.as_str().to_string() } else { why },
+                    if why.is_empty() {
+                        p.error.as_str().to_string()
+                    } else {
+                        why
+                    },
                     if fix.is_empty() { "" } else { ". " },
                     fix
                 ));
@@ -1623,11 +1671,10 @@ async fn restore(
         .restore_user(&signed.tenant, &id, &signed.actor)
         .await
     {
-        Ok(u) => Ok(Redirect::to(&href(
-            "/users/deleted",
-            &[("restored", &u.id.to_string())],
-        ))
-        .into_response()),
+        Ok(u) => Ok(
+            Redirect::to(&href("/users/deleted", &[("restored", &u.id.to_string())]))
+                .into_response(),
+        ),
         Err(e) => {
             let msg = form_error(e)?;
             render_deleted(&state, &signed, DeletedQuery::default(), Some(msg)).await
@@ -1660,4 +1707,3 @@ async fn purge(
         }
     }
 }
-

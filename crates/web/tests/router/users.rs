@@ -262,7 +262,11 @@ async fn pages_follow_by_cursor_without_repeats() {
     assert_eq!(ids1.len(), 50);
     let at = first.body.find("Next page").unwrap();
     let start = first.body[..at].rfind("href=\"").unwrap() + 6;
-    let next = first.body[start..at].split('"').next().unwrap().replace("&amp;", "&");
+    let next = first.body[start..at]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
     assert!(next.starts_with("/users?after="), "{next}");
     let second = a.get(&next).await;
     second.ok().has("First page");
@@ -416,7 +420,9 @@ async fn manage_refuses_bad_input_on_the_page_and_writes_nothing() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     r.has("at most 100 users at a time; you chose 101");
     // An unknown user.
-    let r = a.post("/users/licenses", &[("user", "nobody@contoso.test")]).await;
+    let r = a
+        .post("/users/licenses", &[("user", "nobody@contoso.test")])
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     r.has("nobody@contoso.test");
     let apply = |extra: Vec<(&'static str, &'static str)>| {
@@ -426,7 +432,10 @@ async fn manage_refuses_bad_input_on_the_page_and_writes_nothing() {
         f
     };
     let r = a
-        .post("/users/licenses", &apply(vec![("mode", "add"), ("product", "NOPE_PACK")]))
+        .post(
+            "/users/licenses",
+            &apply(vec![("mode", "add"), ("product", "NOPE_PACK")]),
+        )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     r.has("no product NOPE_PACK").has("Nothing was changed");
@@ -443,7 +452,9 @@ async fn manage_refuses_bad_input_on_the_page_and_writes_nothing() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     r.has("has no app");
-    let r = a.post("/users/licenses", &apply(vec![("mode", "add")])).await;
+    let r = a
+        .post("/users/licenses", &apply(vec![("mode", "add")]))
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     r.has("Choose at least one product");
     // E1 and E3 together: SharePoint Plan 1 and Plan 2 are mutually exclusive, for both.
@@ -646,10 +657,18 @@ async fn user_details_show_every_path_and_forms_by_role() {
         .post(&format!("/users/{admin}/block"), &[("blocked", "true")])
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert!(w.app.user(&w.tenant, &w.admin_upn).await.unwrap().account_enabled);
+    assert!(
+        w.app
+            .user(&w.tenant, &w.admin_upn)
+            .await
+            .unwrap()
+            .account_enabled
+    );
     // Unknown user.
     assert_eq!(
-        a.get(&format!("/users/{}", skuld_domain::UserId::new())).await.status,
+        a.get(&format!("/users/{}", skuld_domain::UserId::new()))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
 }
@@ -671,11 +690,7 @@ async fn licenses_and_apps_are_saved_in_the_database() {
         .filter(|v| v.starts_with("STANDARDPACK/"))
         .collect();
     assert!(plans.len() > 1);
-    let mut fields = vec![
-        ("product", E1),
-        ("apps", E1),
-        ("usage_location", "US"),
-    ];
+    let mut fields = vec![("product", E1), ("apps", E1), ("usage_location", "US")];
     for p in &plans[1..] {
         fields.push(("plan", p));
     }
@@ -685,7 +700,12 @@ async fn licenses_and_apps_are_saved_in_the_database() {
     assert_eq!(direct(&w, &upn).await, vec![E1.to_string()]);
     let v = w.app.user_view(&w.tenant, &upn).await.unwrap();
     assert_eq!(
-        v.licenses.iter().find(|l| l.part_number == E1).unwrap().disabled_plans.len(),
+        v.licenses
+            .iter()
+            .find(|l| l.part_number == E1)
+            .unwrap()
+            .disabled_plans
+            .len(),
         1
     );
     l.get(&format!("{path}?done=saved"))
@@ -711,11 +731,17 @@ async fn licenses_and_apps_are_saved_in_the_database() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let u = w.app.user(&w.tenant, &upn).await.unwrap();
-    assert_eq!(u.usage_location.map(|l| l.to_string()).as_deref(), Some("GB"));
+    assert_eq!(
+        u.usage_location.map(|l| l.to_string()).as_deref(),
+        Some("GB")
+    );
     assert!(direct(&w, &upn).await.is_empty());
     // Reprocess (P5).
     let r = l.post(&format!("{path}/reprocess"), &[]).await;
-    assert_eq!(r.location(), Some(format!("{path}?done=reprocessed").as_str()));
+    assert_eq!(
+        r.location(),
+        Some(format!("{path}?done=reprocessed").as_str())
+    );
 }
 
 /// Bad input on Licenses and apps is shown on the page with nothing half-written: no usage
@@ -732,18 +758,29 @@ async fn licenses_and_apps_refusals_leave_nothing_behind() {
     let mut a = w.admin().await;
     a.get(&format!("/users/{id}")).await.ok();
     // U1: a direct license needs the user's own usage location.
-    let r = a.post(&path, &[("product", E1), ("usage_location", "")]).await;
+    let r = a
+        .post(&path, &[("product", E1), ("usage_location", "")])
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     r.has("usage location").has("banner error");
     assert!(direct(&w, &nolo).await.is_empty());
     // E1 and E3 conflict: refused, and the location typed with it is set back.
     let r = a
-        .post(&path, &[("product", E1), ("product", E3), ("usage_location", "US")])
+        .post(
+            &path,
+            &[("product", E1), ("product", E3), ("usage_location", "US")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     r.has("banner error");
     assert!(direct(&w, &nolo).await.is_empty());
-    assert!(w.app.user(&w.tenant, &nolo).await.unwrap().usage_location.is_none());
+    assert!(w
+        .app
+        .user(&w.tenant, &nolo)
+        .await
+        .unwrap()
+        .usage_location
+        .is_none());
     // The form keeps what was typed.
     assert!(r.body.contains("value=\"ENTERPRISEPACK\" checked"));
     assert!(r.body.contains("value=\"US\" selected"));
@@ -754,7 +791,9 @@ async fn licenses_and_apps_refusals_leave_nothing_behind() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     r.has("is not a country code");
     // With a location, the license is assigned (D3: location first, then the license).
-    let r = a.post(&path, &[("product", E1), ("usage_location", "US")]).await;
+    let r = a
+        .post(&path, &[("product", E1), ("usage_location", "US")])
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(direct(&w, &nolo).await, vec![E1.to_string()]);
     // Inherited licenses cannot be changed here (G13): the page offers no box for the path.
@@ -774,8 +813,14 @@ async fn user_forms_need_rights_and_the_csrf_token() {
     let upn = w.make_user("jill").await;
     let id = id_of(&w, &upn).await;
     let posts: [(String, Vec<(&str, &str)>); 5] = [
-        (format!("/users/{id}/licenses"), vec![("product", E1), ("usage_location", "US")]),
-        (format!("/users/{id}/password"), vec![("mode", "auto"), ("force", "on")]),
+        (
+            format!("/users/{id}/licenses"),
+            vec![("product", E1), ("usage_location", "US")],
+        ),
+        (
+            format!("/users/{id}/password"),
+            vec![("mode", "auto"), ("force", "on")],
+        ),
         (format!("/users/{id}/block"), vec![("blocked", "true")]),
         (format!("/users/{id}/delete"), vec![]),
         (format!("/users/{id}/reprocess"), vec![]),
@@ -822,7 +867,10 @@ async fn reset_password_shows_the_new_password_once() {
     let upn = w.make_user("kim").await;
     let id = id_of(&w, &upn).await;
     let mut u = w.as_role(DirectoryRole::UserAdministrator).await;
-    u.get(&format!("/users/{id}")).await.ok().has("Reset password");
+    u.get(&format!("/users/{id}"))
+        .await
+        .ok()
+        .has("Reset password");
     let hash = w.app.user(&w.tenant, &upn).await.unwrap().password_hash;
     let r = u
         .post(
@@ -832,7 +880,10 @@ async fn reset_password_shows_the_new_password_once() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     r.has("The password was not changed");
-    assert_eq!(w.app.user(&w.tenant, &upn).await.unwrap().password_hash, hash);
+    assert_eq!(
+        w.app.user(&w.tenant, &upn).await.unwrap().password_hash,
+        hash
+    );
     let r = u
         .post(
             &format!("/users/{id}/password"),
@@ -868,7 +919,13 @@ async fn reset_password_shows_the_new_password_once() {
     let mut b: Browser = w.browser();
     let s = b.sign_in(&upn, "Tr0ub4dor&3-horse").await;
     assert_eq!(s.status, StatusCode::SEE_OTHER);
-    assert!(!w.app.user(&w.tenant, &upn).await.unwrap().force_change_password);
+    assert!(
+        !w.app
+            .user(&w.tenant, &upn)
+            .await
+            .unwrap()
+            .force_change_password
+    );
 }
 
 /// Block sign-in and Unblock (accountEnabled); an admin can't block or delete themselves.
@@ -894,7 +951,9 @@ async fn block_and_unblock_sign_in() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(w.app.user(&w.tenant, &upn).await.unwrap().account_enabled);
-    let r = u.post(&format!("/users/{id}/block"), &[("blocked", "maybe")]).await;
+    let r = u
+        .post(&format!("/users/{id}/block"), &[("blocked", "maybe")])
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     // Oneself.
     let mut a = w.admin().await;
@@ -907,7 +966,13 @@ async fn block_and_unblock_sign_in() {
     r.has("can't block your own sign-in");
     let r = a.post(&format!("/users/{me}/delete"), &[]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(w.app.user(&w.tenant, &w.admin_upn).await.unwrap().account_enabled);
+    assert!(
+        w.app
+            .user(&w.tenant, &w.admin_upn)
+            .await
+            .unwrap()
+            .account_enabled
+    );
 }
 
 // ---------------------------------------------------------------- delete and restore
@@ -940,7 +1005,10 @@ async fn delete_restore_and_purge() {
         .has("Delete permanently")
         .has("data-confirm=");
     // Details of a deleted user point to Deleted users.
-    assert_eq!(u.get(&format!("/users/{id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        u.get(&format!("/users/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
     // Restore: E1 comes back.
     let r = u.post(&format!("/users/deleted/{id}/restore"), &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -971,7 +1039,11 @@ async fn delete_restore_and_purge() {
         .has("Waiting for licenses")
         .has("Office 365 E5 (from group Sales)")
         .has("waiting for a free license of Office 365 E5");
-    assert!(w.app.user(&w.tenant, "jordan.price@contoso.test").await.is_ok());
+    assert!(w
+        .app
+        .user(&w.tenant, "jordan.price@contoso.test")
+        .await
+        .is_ok());
     // Delete again, then permanently.
     u.get(&format!("/users/{id}")).await.ok();
     u.post(&format!("/users/{id}/delete"), &[]).await;
@@ -999,7 +1071,10 @@ async fn deleted_users_rights_csrf_and_conflicts() {
     let w = World::demo().await;
     let upn = w.make_user("nina").await;
     let id = id_of(&w, &upn).await;
-    w.app.delete_user(&w.tenant, &upn, &Actor::Operator).await.unwrap();
+    w.app
+        .delete_user(&w.tenant, &upn, &Actor::Operator)
+        .await
+        .unwrap();
     let restore = format!("/users/deleted/{id}/restore");
     let purge = format!("/users/deleted/{id}/purge");
     for role in [
