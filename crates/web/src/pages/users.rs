@@ -47,8 +47,16 @@ pub fn routes() -> Router<WebState> {
 
 // ---------------------------------------------------------------- helpers
 
+/// What a query value keeps unencoded: RFC 3986's unreserved characters (ids and cursors
+/// stay readable).
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 fn enc(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
 /// `path?k=v&…`, leaving out empty values.
@@ -1437,7 +1445,7 @@ async fn delete(
     {
         Ok(u) => Ok(Redirect::to(&href(
             "/users/deleted",
-            &[("done", "deleted"), ("who", &u.display_name)],
+            &[("done", "deleted"), ("id", &u.id.to_string())],
         ))
         .into_response()),
         Err(e) => {
@@ -1508,7 +1516,8 @@ struct DeletedQuery {
     #[serde(default)]
     done: Option<String>,
     #[serde(default)]
-    who: Option<String>,
+    /// The user a `done` banner is about (names come from the directory, never the address).
+    id: Option<String>,
     #[serde(default)]
     restored: Option<String>,
 }
@@ -1601,12 +1610,24 @@ async fn render_deleted(
             (Vec::new(), None)
         }
     };
-    let who = q.who.unwrap_or_default();
+    let who = match q
+        .id
+        .as_deref()
+        .and_then(|i| skuld_domain::UserId::parse(i).ok())
+    {
+        Some(id) => state
+            .app
+            .any_user(&signed.tenant, id)
+            .await?
+            .filter(|u| u.is_deleted())
+            .map(|u| u.display_name),
+        None => None,
+    };
     let done = q.done.and_then(|d| match d.as_str() {
-        "deleted" => Some(format!(
+        "deleted" => who.map(|who| format!(
             "{who} was deleted. Its licenses were released for others; you can restore it here for 30 days."
         )),
-        "purged" => Some(format!("{who} was deleted permanently. This can't be undone.")),
+        "purged" => Some("The user was deleted permanently. This can't be undone.".to_string()),
         _ => None,
     });
     let restored = match q.restored.as_deref().filter(|r| !r.is_empty()) {
@@ -1696,11 +1717,7 @@ async fn purge(
         .purge_user(&signed.tenant, &id, &signed.actor)
         .await
     {
-        Ok(u) => Ok(Redirect::to(&href(
-            "/users/deleted",
-            &[("done", "purged"), ("who", &u.display_name)],
-        ))
-        .into_response()),
+        Ok(u) => Ok(Redirect::to(&href("/users/deleted", &[("done", "purged")])).into_response()),
         Err(e) => {
             let msg = form_error(e)?;
             render_deleted(&state, &signed, DeletedQuery::default(), Some(msg)).await

@@ -899,6 +899,7 @@ async fn reset_password_shows_the_new_password_once() {
         .split('<')
         .next()
         .unwrap()
+        .replace("&#38;", "&")
         .replace("&amp;", "&");
     assert_eq!(shown.chars().count(), 16, "{shown}");
     // The shown password is the one set: signing in with it leads to the change-password
@@ -992,10 +993,13 @@ async fn delete_restore_and_purge() {
     u.get(&format!("/users/{id}")).await.ok().has("Delete user");
     let r = u.post(&format!("/users/{id}/delete"), &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(r.location(), Some("/users/deleted?done=deleted&who=mona"));
+    assert_eq!(
+        r.location(),
+        Some(format!("/users/deleted?done=deleted&id={id}").as_str())
+    );
     assert!(w.app.user(&w.tenant, &upn).await.is_err());
     assert_eq!(sku(&w, E1).await.assigned, e1_before - 1);
-    let p = u.get("/users/deleted?done=deleted&who=mona").await;
+    let p = u.get(&format!("/users/deleted?done=deleted&id={id}")).await;
     p.ok()
         .has("mona was deleted")
         .has("mona@contoso.test")
@@ -1049,14 +1053,14 @@ async fn delete_restore_and_purge() {
     u.post(&format!("/users/{id}/delete"), &[]).await;
     let r = u.post(&format!("/users/deleted/{id}/purge"), &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(r.location(), Some("/users/deleted?done=purged&who=mona"));
+    assert_eq!(r.location(), Some("/users/deleted?done=purged"));
     assert!(w
         .app
         .any_user(&w.tenant, skuld_domain::UserId::parse(&id).unwrap())
         .await
         .unwrap()
         .is_none());
-    u.get("/users/deleted?done=purged&who=mona")
+    u.get("/users/deleted?done=purged")
         .await
         .ok()
         .has("deleted permanently")
