@@ -1717,7 +1717,7 @@ async fn purge(
         .purge_user(&signed.tenant, &id, &signed.actor)
         .await
     {
-        Ok(u) => Ok(Redirect::to(&href("/users/deleted", &[("done", "purged")])).into_response()),
+        Ok(_) => Ok(Redirect::to(&href("/users/deleted", &[("done", "purged")])).into_response()),
         Err(e) => {
             let msg = form_error(e)?;
             render_deleted(&state, &signed, DeletedQuery::default(), Some(msg)).await
