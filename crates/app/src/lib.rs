@@ -6,6 +6,7 @@
 //! Architecture Invariant: no other crate writes license state or seat counters; the protocol
 //! crates and the CLI call these functions.
 
+mod active_users;
 mod apps;
 mod audit;
 mod authz;
@@ -32,6 +33,7 @@ mod users;
 mod views;
 mod whatif;
 
+pub use active_users::{days_left, UserFilter, UserList, UserListQuery, UserRow};
 pub use apps::SignIn;
 pub use audit::Actor;
 pub use authz::{

@@ -12,6 +12,7 @@ mod platform;
 mod query;
 mod signin;
 mod tenant_tx;
+mod user_errors;
 mod web;
 
 pub use codec::{decode_plans, encode_plans};
