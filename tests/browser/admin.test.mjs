@@ -378,6 +378,86 @@ test("a group short of seats shows the error banner, and the waiting member gets
   await page.close();
 });
 
+/** The user as `skuld user show --json` shows it. */
+function shown(upn) {
+  return JSON.parse(execFileSync(process.env.SKULD_BIN,
+    ["--db", process.env.SKULD_DB, "--tenant", "contoso.test", "--json", "user", "show", upn]).toString());
+}
+const holds = (upn, part) => !!shown(upn).licenses.find((l) => l.skuPartNumber === part && l.held);
+
+test("Replace and Unassign all on selected users keep the inherited license", async () => {
+  cli("subscription", "add", "VISIOONLINE_PLAN1", "--seats", "5");
+  cli("subscription", "add", "POWERAPPS_PER_USER", "--seats", "5");
+  cli("subscription", "add", "PROJECT_P1", "--seats", "5");
+  for (const a of ["rep.one", "rep.two"]) {
+    cli("user", "add", `${a}@contoso.test`, "--name", `Rep ${a.split(".")[1]}`, "--location", "US");
+    cli("license", "assign", "--user", `${a}@contoso.test`, "VISIOONLINE_PLAN1");
+  }
+  cli("group", "add", "Rep Planners");
+  cli("group", "license", "assign", "Rep Planners", "PROJECT_P1");
+  cli("group", "member", "add", "Rep Planners", "rep.two@contoso.test");
+  const page = await newPage();
+  await context.clearCookies();
+  await signIn(page);
+  await page.getByRole("heading", { level: 1, name: "Home" }).waitFor();
+  const pick = async () => {
+    await page.goto(`${URL}/users?q=rep`);
+    for (const n of ["Rep one", "Rep two"]) await page.getByLabel(`Select ${n}`).check();
+    await shot(page, "users");
+    await page.getByRole("button", { name: "Manage product licenses" }).click();
+    await page.getByRole("heading", { name: /Selected users \(2\)/ }).waitFor();
+  };
+  // Replace: every direct license goes, Power Apps Premium comes; the inherited Planner stays.
+  await pick();
+  await page.getByLabel(/^Replace/).check();
+  await page.getByRole("checkbox", { name: "Power Apps Premium", exact: true }).check();
+  await shot(page, "users-manage");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByRole("status").filter({ hasText: "2 user(s) done" }).waitFor();
+  assert.match(await page.locator("main").innerText(), /Stays: Planner Plan 1, inherited from group Rep Planners/);
+  await shot(page, "users-manage-results");
+  for (const u of ["rep.one@contoso.test", "rep.two@contoso.test"]) {
+    assert.ok(holds(u, "POWERAPPS_PER_USER"), `${u} got Power Apps Premium`);
+    assert.ok(!holds(u, "VISIOONLINE_PLAN1"), `${u} lost Visio Plan 1`);
+  }
+  // Unassign all: the direct licenses go; the inherited one stays and is named.
+  await pick();
+  await page.getByLabel(/^Unassign all/).check();
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByRole("status").filter({ hasText: "2 user(s) done" }).waitFor();
+  assert.match(await page.locator("main").innerText(), /Rep Planners/);
+  assert.ok(!holds("rep.one@contoso.test", "POWERAPPS_PER_USER"));
+  assert.ok(!holds("rep.two@contoso.test", "POWERAPPS_PER_USER"));
+  assert.ok(holds("rep.two@contoso.test", "PROJECT_P1"), "the inherited license stayed");
+  assertClean();
+  await page.close();
+});
+
+test("delete a user and restore it with its license", async () => {
+  cli("user", "add", "del.me@contoso.test", "--name", "Del Me", "--location", "US");
+  cli("license", "assign", "--user", "del.me@contoso.test", "VISIOONLINE_PLAN1");
+  const id = shown("del.me@contoso.test").id;
+  const page = await newPage();
+  page.on("dialog", (d) => d.accept());
+  await context.clearCookies();
+  await signIn(page);
+  await page.getByRole("heading", { level: 1, name: "Home" }).waitFor();
+  await page.goto(`${URL}/users/${id}`);
+  await page.getByRole("heading", { name: "Licenses and apps" }).waitFor();
+  await shot(page, "user-details");
+  await page.getByRole("button", { name: "Delete user" }).click();
+  await page.getByRole("heading", { level: 1, name: "Deleted users" }).waitFor();
+  await page.getByRole("status").waitFor();
+  const row = page.locator("tr", { hasText: "del.me@contoso.test" });
+  await shot(page, "users-deleted");
+  await row.getByRole("button", { name: "Restore" }).click();
+  await page.getByRole("status").filter({ hasText: "was restored" }).waitFor();
+  assert.match(await page.locator("main").innerText(), /Licenses back: .*Visio Plan 1/);
+  assert.ok(holds("del.me@contoso.test", "VISIOONLINE_PLAN1"), "the license is back");
+  assertClean();
+  await page.close();
+});
+
 test("sign-out ends the session", async () => {
   const page = await newPage();
   await context.clearCookies();

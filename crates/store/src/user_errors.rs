@@ -14,7 +14,7 @@ impl TenantTx {
     ) -> Result<Vec<UserId>> {
         let after = after.map(|u| u.to_string()).unwrap_or_default();
         let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT user_id FROM path_states WHERE tenant_id = $1 AND error <> 'None' AND user_id > $2 ORDER BY user_id LIMIT $3",
+            "SELECT DISTINCT user_id FROM path_states WHERE tenant_id = $1 AND (error < 'None' OR error > 'None') AND user_id > $2 ORDER BY user_id LIMIT $3",
         )
         .bind(&self.tid)
         .bind(after)
