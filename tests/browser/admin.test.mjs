@@ -196,6 +196,7 @@ test("the what-if preview of a group assignment matches what then happens", asyn
   assert.equal(gets.length, 2, `gets: ${gets}`);
   assert.equal(waits.length, 1, `waits: ${waits}`);
   assert.match(await page.locator("table.whatif-waits").innerText(), /CountViolation/);
+  await page.locator("#preview").scrollIntoViewIfNeeded();
   await shot(page, "whatif-preview");
   // The preview kept nothing: the product has no holders yet.
   const before = await page.request.get(`${URL}/licenses/EXCHANGESTANDARD`, { headers: { Accept: "text/html" } });

@@ -81,7 +81,18 @@ fn day_start(s: &str) -> Option<i64> {
     Some(d.midnight().assume_utc().unix_timestamp() * 1000)
 }
 
-fn changes(json: &str) -> Vec<Change> {
+/// Product ids in audit values, named as the admin knows them ("Office 365 E3").
+fn named(text: &str, products: &[(String, String)]) -> String {
+    let mut out = text.to_string();
+    for (id, name) in products {
+        if out.contains(id.as_str()) {
+            out = out.replace(id.as_str(), name);
+        }
+    }
+    out
+}
+
+fn changes(json: &str, products: &[(String, String)]) -> Vec<Change> {
     let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
     let text = |x: Option<&serde_json::Value>| match x {
         Some(serde_json::Value::String(s)) => s.clone(),
@@ -93,8 +104,8 @@ fn changes(json: &str) -> Vec<Change> {
             a.iter()
                 .map(|c| Change {
                     name: text(c.get("displayName")),
-                    old: text(c.get("oldValue")),
-                    new: text(c.get("newValue")),
+                    old: named(&text(c.get("oldValue")), products),
+                    new: named(&text(c.get("newValue")), products),
                 })
                 .collect()
         })
@@ -146,6 +157,11 @@ async fn page(
         .app
         .audit_search(&signed.tenant, &filter, before, PAGE + 1, &signed.actor)
         .await?;
+    let catalog = state.app.tenant_catalog(&signed.tenant).await?;
+    let products: Vec<(String, String)> = catalog
+        .products()
+        .map(|p| (p.sku_id.to_string(), p.display_name.clone()))
+        .collect();
     let more = rows.len() as i64 > PAGE;
     let last_seq = rows.iter().take(PAGE as usize).last().map(|r| r.seq);
     let events = rows
@@ -168,11 +184,11 @@ async fn page(
                 target: if r.target_name.is_empty() {
                     r.target_id
                 } else {
-                    r.target_name
+                    named(&r.target_name, &products)
                 },
                 target_link,
                 actor: r.actor,
-                changes: changes(&r.modified),
+                changes: changes(&r.modified, &products),
             }
         })
         .collect();
