@@ -66,7 +66,8 @@ struct Event {
 #[template(path = "audit/audit.html")]
 struct AuditPage {
     chrome: Chrome,
-    activities: &'static [&'static str],
+    /// Every activity, and whether it is the chosen one.
+    activities: Vec<(&'static str, bool)>,
     f: Filters,
     events: Vec<Event>,
     /// The query string of the next page, when there is one.
@@ -163,7 +164,7 @@ async fn page(
         .map(|p| (p.sku_id.to_string(), p.display_name.clone()))
         .collect();
     let more = rows.len() as i64 > PAGE;
-    let last_seq = rows.iter().take(PAGE as usize).last().map(|r| r.seq);
+    let last_seq = rows[..rows.len().min(PAGE as usize)].last().map(|r| r.seq);
     let events = rows
         .into_iter()
         .take(PAGE as usize)
@@ -210,7 +211,10 @@ async fn page(
     };
     let page = AuditPage {
         chrome: Chrome::new(&signed, "Audit log", "/audit"),
-        activities: AUDIT_ACTIVITIES,
+        activities: AUDIT_ACTIVITIES
+            .iter()
+            .map(|a| (*a, *a == f.activity.trim()))
+            .collect(),
         f,
         events,
         next,
