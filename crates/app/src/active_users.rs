@@ -6,7 +6,7 @@
 use crate::error::ProductRef;
 use crate::{Action, Actor, App, AppError, Result};
 use skuld_domain::licensing::LicenseError;
-use skuld_domain::query::{Cmp, Field, Filter, ListQuery, Value};
+use skuld_domain::query::{Cmp, Field, Filter, ListQuery, Order, Value};
 use skuld_domain::{SkuId, Tenant, Timestamp, User, UserId, UserType};
 use std::collections::{BTreeSet, HashMap};
 
@@ -234,6 +234,12 @@ impl App {
                     1 => all.pop(),
                     _ => Some(Filter::And(all)),
                 },
+                // By display name, as the admin center lists people (the id breaks ties); an
+                // index on the same expression makes a page cost its size.
+                order: vec![Order {
+                    field: Field::DisplayName,
+                    descending: false,
+                }],
                 after: q.after.clone(),
                 limit: limit as u32,
                 ..Default::default()

@@ -4,3 +4,6 @@ CREATE INDEX path_states_sku_user ON path_states (tenant_id, sku_id, user_id);
 -- The home page's "users with license errors": the few users in error of a large tenant, found
 -- without reading every path state.
 CREATE INDEX path_states_error_user ON path_states (tenant_id, error, user_id);
+-- Active users lists people by display name (the sort expression of list queries), a keyset page
+-- at a time.
+CREATE INDEX users_display_name ON users (tenant_id, LOWER(COALESCE(display_name, '')), id);

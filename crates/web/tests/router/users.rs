@@ -1118,3 +1118,40 @@ async fn deleted_users_rights_csrf_and_conflicts() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// Active users are listed by display name, as the admin center lists people.
+#[tokio::test]
+async fn active_users_are_listed_by_display_name() {
+    let w = World::demo().await;
+    for (alias, name) in [("zz1", "Zed Last"), ("aa1", "Aaron First")] {
+        w.app
+            .create_user(
+                &w.tenant,
+                skuld_app::NewUser {
+                    upn: format!("{alias}@contoso.test"),
+                    display_name: name.into(),
+                    usage_location: Some("US".into()),
+                    account_enabled: true,
+                    ..Default::default()
+                },
+                &skuld_app::Actor::Operator,
+            )
+            .await
+            .unwrap();
+    }
+    let mut b = w.admin().await;
+    let p = b.get("/users?q=").await;
+    p.ok();
+    let rows = &p.body[p.body.find("<tbody").expect("a table")..];
+    let at = |n: &str| rows.find(&format!(">{n}<"));
+    let (a, m) = (
+        at("Aaron First").expect("Aaron listed"),
+        at("Morgan Reid").expect("the admin"),
+    );
+    assert!(a < m, "Aaron comes before Morgan");
+    if let Some(z) = at("Zed Last") {
+        assert!(m < z, "Zed comes after Morgan");
+    }
+    let last = b.get("/users?q=zed").await;
+    last.ok().has("Zed Last");
+}
