@@ -127,6 +127,33 @@ impl App {
                 );
             }
         }
+        // Per-group license counters: what is kept equals the path states counted afresh.
+        let kept = tx.group_license_counts().await?;
+        let counted = tx.group_license_counts_scanned().await?;
+        let mut groups_seen: Vec<_> = kept.keys().chain(counted.keys()).copied().collect();
+        groups_seen.sort();
+        groups_seen.dedup();
+        for g in groups_seen {
+            let (k, c) = (
+                kept.get(&g).copied().unwrap_or((0, 0)),
+                counted.get(&g).copied().unwrap_or((0, 0)),
+            );
+            if k != c {
+                let name = groups
+                    .groups
+                    .get(&g)
+                    .map(|x| format!("'{}'", x.display_name))
+                    .unwrap_or_else(|| g.to_string());
+                note(
+                    &mut drift,
+                    format!(
+                        "group {name} ({g}): counters say {} users licensed and {} in error, \
+                         license states count {} and {}",
+                        k.0, k.1, c.0, c.1
+                    ),
+                );
+            }
+        }
         tx.commit().await?;
         Ok(DoctorReport {
             users: ids.len(),

@@ -1075,13 +1075,48 @@ impl TenantTx {
         Ok(out)
     }
 
-    /// Writes what the engine derived: replaces the states of the changed users and sets the
-    /// seat counters it moved. The only writer of `path_states` and `sku_usage`; a [`Derived`]
-    /// comes only from `Engine::evaluate_derived`, so nothing else can be written here.
+    /// Writes what the engine derived: replaces the states of the changed users, sets the
+    /// seat counters it moved and moves the per-group license counters by its deltas. The only
+    /// writer of `path_states`, `sku_usage` and `group_license_counts`; a [`Derived`] comes only
+    /// from `Engine::evaluate_derived`, so nothing else can be written here.
     pub async fn write_derived(&mut self, d: &Derived) -> Result<()> {
         self.write_states(d.clear(), d.states()).await?;
         for (sku, consumed) in d.usage() {
             self.write_usage(*sku, *consumed).await?;
+        }
+        self.write_group_counts(d.group_counts()).await?;
+        Ok(())
+    }
+
+    /// Adds `(group, licensed, errors)` deltas to the per-group counters, then drops the rows
+    /// that reached zero (a deleted group's row goes with its last path state).
+    async fn write_group_counts(&mut self, deltas: &[(GroupId, i64, i64)]) -> Result<()> {
+        for chunk in deltas.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO group_license_counts (tenant_id, group_id, licensed, errors) VALUES {}
+                 ON CONFLICT (tenant_id, group_id) DO UPDATE SET
+                 licensed = group_license_counts.licensed + excluded.licensed,
+                 errors = group_license_counts.errors + excluded.errors",
+                values_placeholders(self.backend, 4, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for (g, licensed, errors) in chunk {
+                q = q
+                    .bind(&self.tid)
+                    .bind(g.to_string())
+                    .bind(*licensed)
+                    .bind(*errors);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        // Only a decrease can bring a counter to zero.
+        if deltas.iter().any(|(_, l, e)| *l < 0 || *e < 0) {
+            sqlx::query(
+                "DELETE FROM group_license_counts WHERE tenant_id = $1 AND licensed = 0 AND errors = 0",
+            )
+            .bind(&self.tid)
+            .execute(&mut *self.tx)
+            .await?;
         }
         Ok(())
     }
@@ -1231,8 +1266,28 @@ impl TenantTx {
         ids.iter().map(|s| id(s)).collect()
     }
 
-    /// Per group: users licensed through it and users in error.
+    /// Per group: users licensed through it and users with a path from it in error, from the
+    /// counters kept with the derived state (one row per group, not a scan of path states).
+    /// Groups at zero are absent.
     pub async fn group_license_counts(&mut self) -> Result<HashMap<GroupId, (i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT group_id, licensed, errors FROM group_license_counts
+             WHERE tenant_id = $1 AND (licensed <> 0 OR errors <> 0)",
+        )
+        .bind(&self.tid)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let g: String = r.try_get("group_id")?;
+            out.insert(id(&g)?, (r.try_get("licensed")?, r.try_get("errors")?));
+        }
+        Ok(out)
+    }
+
+    /// [`TenantTx::group_license_counts`] counted afresh from every path state of the tenant:
+    /// what the counters must equal (`skuld doctor`). Groups at zero are absent.
+    pub async fn group_license_counts_scanned(&mut self) -> Result<HashMap<GroupId, (i64, i64)>> {
         let rows = sqlx::query(
             "SELECT source, COUNT(DISTINCT CASE WHEN applied = 1 THEN user_id END) AS ok, COUNT(DISTINCT CASE WHEN error <> 'None' THEN user_id END) AS bad
              FROM path_states WHERE tenant_id = $1 AND source <> 'direct' GROUP BY source",
@@ -1243,7 +1298,10 @@ impl TenantTx {
         let mut out = HashMap::new();
         for r in rows {
             let g: String = r.try_get("source")?;
-            out.insert(id(&g)?, (r.try_get("ok")?, r.try_get("bad")?));
+            let counts: (i64, i64) = (r.try_get("ok")?, r.try_get("bad")?);
+            if counts != (0, 0) {
+                out.insert(id(&g)?, counts);
+            }
         }
         Ok(out)
     }

@@ -267,6 +267,88 @@ async fn doctor_detects_a_corrupted_seat_counter_and_path_state() {
     .await;
 }
 
+#[tokio::test]
+async fn doctor_detects_a_corrupted_group_counter() {
+    for_each_backend(|url| async move {
+        let e = env(&url).await;
+        e.subscribe("ENTERPRISEPACK", 1).await;
+        e.user("ann", Some("US")).await;
+        e.user("ben", Some("US")).await;
+        let staff = e.group("Staff").await;
+        e.license_group("Staff", "ENTERPRISEPACK").await.unwrap();
+        e.add("Staff", "ann").await.unwrap();
+        e.add("Staff", "ben").await.unwrap();
+        e.assert_no_drift().await;
+
+        // The counters the admin center reads: ann holds the seat, ben waits for one.
+        let store = skuld_store::Store::open(&url).await.unwrap();
+        let mut tx = store.read(e.t.id).await.unwrap();
+        assert_eq!(
+            tx.group_license_counts().await.unwrap(),
+            std::collections::HashMap::from([(staff.id, (1, 1))])
+        );
+        tx.commit().await.unwrap();
+
+        // Corrupt Staff's counter by hand (`Derived::fixture`, tests only).
+        let mut tx = store.write(e.t.id).await.unwrap();
+        tx.write_derived(
+            &Derived::fixture(vec![], vec![], vec![]).with_group_counts(vec![(staff.id, 1, -1)]),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let report = e.app.doctor(&e.t).await.unwrap();
+        assert_eq!(report.drift, 1, "{:#?}", report.details);
+        assert!(
+            report.details[0].contains("'Staff'") && report.details[0].contains("2 users licensed"),
+            "{:#?}",
+            report.details
+        );
+
+        // Put it back; then a counter for a group no state counts for is drift too.
+        let mut tx = store.write(e.t.id).await.unwrap();
+        tx.write_derived(
+            &Derived::fixture(vec![], vec![], vec![]).with_group_counts(vec![(staff.id, -1, 1)]),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        e.assert_no_drift().await;
+        let stray = skuld_domain::GroupId::new();
+        let mut tx = store.write(e.t.id).await.unwrap();
+        tx.write_derived(
+            &Derived::fixture(vec![], vec![], vec![]).with_group_counts(vec![(stray, 0, 3)]),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let report = e.app.doctor(&e.t).await.unwrap();
+        assert_eq!(report.drift, 1, "{:#?}", report.details);
+        assert!(
+            report.details[0].contains(&stray.to_string()),
+            "{:#?}",
+            report.details
+        );
+
+        // Unlicensing the group brings Staff's counter down to nothing, as the states.
+        let mut tx = store.write(e.t.id).await.unwrap();
+        tx.write_derived(
+            &Derived::fixture(vec![], vec![], vec![]).with_group_counts(vec![(stray, 0, -3)]),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        e.unlicense_group("Staff", "ENTERPRISEPACK").await.unwrap();
+        e.assert_no_drift().await;
+        let mut tx = store.read(e.t.id).await.unwrap();
+        assert!(tx.group_license_counts().await.unwrap().is_empty());
+        tx.commit().await.unwrap();
+        store.close().await;
+        e.app.close().await;
+    })
+    .await;
+}
+
 /// Found by the property test above. A bundle member is blamed on the first short product of
 /// the bundle (G12); when another user then takes the last seat of a product earlier in the
 /// bundle, the stored blame must still be what a full recomputation derives.

@@ -1,7 +1,7 @@
 //! One fixture per rulebook rule or decision, named after it. Lines: `seats SKU N`, `suspend SKU`,
 //! `user NAME LOC|-`, `group NAME [prio=N]`, `member GROUP USER|GROUP`, `unmember …`,
 //! `direct USER SKU [-PLAN …]`, `undirect USER SKU`, `license GROUP SKU [-PLAN …]`,
-//! `unlicense GROUP SKU`, `delete USER`, `restore USER`, `location USER LOC|-`.
+//! `unlicense GROUP SKU`, `delete USER`, `restore USER`, `purge USER`, `location USER LOC|-`.
 
 use super::*;
 
@@ -508,4 +508,325 @@ fn u5_plan_prohibited_in_the_usage_location_is_an_error_for_the_group_bundle() {
             bob E5 staff: Error ProhibitedInUsageLocationViolation (service plan MCOMEETADV is not available in usage location BN)
         "#]],
     );
+}
+
+/// The per-group counters (users licensed through a group, users with a path from it in error)
+/// move by the engine's deltas alone. One row per rule or decision that decides what a group
+/// path counts as: the fixture, then the counters by group name afterwards (groups at zero are
+/// absent). `check`'s drift also compares the kept counters with a fresh count of the states.
+#[test]
+fn group_counters_follow_the_engine_for_every_rule() {
+    type Row = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, (i64, i64))],
+    );
+    let rows: &[Row] = &[
+        (
+            "G6 a user licensed with two products by one group counts once",
+            "seats E3 5
+             seats EMS 5
+             user alice US
+             group staff
+             license staff E3
+             license staff EMS
+             member staff alice",
+            &[("staff", (1, 0))],
+        ),
+        (
+            "G6 a direct path counts for no group",
+            "seats E3 5
+             user alice US
+             group staff
+             license staff E3
+             member staff alice
+             direct alice E3",
+            &[("staff", (1, 0))],
+        ),
+        (
+            "D2 members of a nested group count for the licensing ancestor",
+            "seats E3 5
+             user alice US
+             group parent
+             group child
+             license parent E3
+             member child alice
+             member parent child",
+            &[("parent", (1, 0))],
+        ),
+        (
+            "D2 leaving the nested chain takes the count away",
+            "seats E3 5
+             user alice US
+             group parent
+             group child
+             license parent E3
+             member child alice
+             member parent child
+             unmember parent child",
+            &[],
+        ),
+        (
+            "D4 a user without a free seat is in error, not licensed",
+            "seats E3 1
+             user alice US
+             user bob US
+             group staff
+             license staff E3
+             member staff alice
+             member staff bob",
+            &[("staff", (1, 1))],
+        ),
+        (
+            "D3 the waiting user takes the freed seat: error becomes licensed",
+            "seats E3 1
+             user alice US
+             user bob US
+             group staff
+             group other
+             license staff E3
+             license other E3
+             member staff alice
+             member other bob
+             unmember staff alice",
+            &[("other", (1, 0))],
+        ),
+        (
+            "G12 D5 a bundle short of one product: both paths in error, the user counted once",
+            "seats E3 5
+             seats EMS 0
+             user alice US
+             group staff
+             license staff E3
+             license staff EMS
+             member staff alice",
+            &[("staff", (0, 1))],
+        ),
+        (
+            "U5 a plan prohibited in the location is an error of the group",
+            "seats E5 5
+             user alice BN
+             user bob -
+             country BN
+             group staff
+             license staff E5
+             member staff alice
+             member staff bob",
+            &[("staff", (0, 2))],
+        ),
+        (
+            "U5 the error heals when the location changes",
+            "seats E5 5
+             user alice BN
+             group staff
+             license staff E5
+             member staff alice
+             location alice GB",
+            &[("staff", (1, 0))],
+        ),
+        (
+            "D12 a retained path is licensed and in error at once",
+            "seats E3 5
+             seats AC 5
+             user alice US
+             group staff
+             license staff E3
+             member staff alice
+             direct alice AC
+             unmember staff alice",
+            &[("staff", (1, 1))],
+        ),
+        (
+            "D12 the retained path goes once the dependency is resolved",
+            "seats E3 5
+             seats AC 5
+             user alice US
+             group staff
+             license staff E3
+             member staff alice
+             direct alice AC
+             unmember staff alice
+             direct alice E3",
+            &[],
+        ),
+        (
+            "D7 a soft-deleted user is Disabled: neither licensed nor in error",
+            "seats E3 5
+             user alice US
+             user bob US
+             group staff
+             license staff E3
+             member staff alice
+             member staff bob
+             delete alice",
+            &[("staff", (1, 0))],
+        ),
+        (
+            "D7 restored when short of seats: back, in error",
+            "seats E3 1
+             user alice US
+             user bob US
+             group staff
+             license staff E3
+             member staff alice
+             member staff bob
+             delete alice
+             restore alice",
+            &[("staff", (1, 1))],
+        ),
+        (
+            "D7 purged users' states are cleared and their counts go",
+            "seats E3 1
+             user alice US
+             user bob US
+             group staff
+             license staff E3
+             member staff alice
+             member staff bob
+             purge alice
+             purge bob",
+            &[],
+        ),
+        (
+            "D8 suspended units keep holders Disabled, licensed",
+            "seats E3 2
+             user alice US
+             group staff
+             license staff E3
+             member staff alice
+             suspend E3",
+            &[("staff", (1, 0))],
+        ),
+        (
+            "unlicensing the group takes every count away",
+            "seats E3 1
+             user alice US
+             user bob US
+             group staff
+             license staff E3
+             member staff alice
+             member staff bob
+             unlicense staff E3",
+            &[],
+        ),
+    ];
+    for (name, fixture, want) in rows {
+        let mut w = World::new();
+        for line in fixture.lines() {
+            w.run(line.trim());
+        }
+        assert_eq!(w.drift(), Vec::<String>::new(), "{name}");
+        let want: BTreeMap<String, (i64, i64)> =
+            want.iter().map(|(g, c)| (g.to_string(), *c)).collect();
+        assert_eq!(w.named_counts(&w.group_counts), want, "{name}");
+    }
+}
+
+/// The deltas of one replacement, row by row: old states of a user, new states, and the
+/// expected `(licensed, errors)` delta of the group (None: the group does not move).
+#[test]
+fn group_count_deltas_are_new_minus_old_per_user() {
+    use crate::licensing::group_count_deltas;
+    let g = GroupId(det_id(2, "staff"));
+    let (e3, ems) = (SkuId(det_id(3, "e3")), SkuId(det_id(3, "ems")));
+    let u = UserId(det_id(1, "alice"));
+    let st = |sku: SkuId, source: Source, applied: bool, error: LicenseError| PathState {
+        sku,
+        source,
+        status: if applied {
+            PathStatus::Active
+        } else {
+            PathStatus::Error
+        },
+        error,
+        applied,
+        disabled_plans: vec![],
+        since: Timestamp(0),
+        priority: 0,
+        detail: String::new(),
+        updated_at: Timestamp(0),
+    };
+    let ok = |sku| st(sku, Source::Group(g), true, LicenseError::None);
+    let short = |sku| st(sku, Source::Group(g), false, LicenseError::CountViolation);
+    let retained = |sku| {
+        st(
+            sku,
+            Source::Group(g),
+            true,
+            LicenseError::DependencyViolation,
+        )
+    };
+    let disabled = |sku| st(sku, Source::Group(g), false, LicenseError::None);
+    let direct = |sku| st(sku, Source::Direct, true, LicenseError::None);
+    type Row = (
+        &'static str,
+        Vec<PathState>,
+        Vec<PathState>,
+        Option<(i64, i64)>,
+    );
+    let rows: Vec<Row> = vec![
+        ("newly licensed", vec![], vec![ok(e3)], Some((1, 0))),
+        (
+            "G6 two products, one user",
+            vec![],
+            vec![ok(e3), ok(ems)],
+            Some((1, 0)),
+        ),
+        ("unchanged", vec![ok(e3)], vec![ok(e3)], None),
+        (
+            "one of two products goes",
+            vec![ok(e3), ok(ems)],
+            vec![ok(e3)],
+            None,
+        ),
+        (
+            "D3 waiting then licensed",
+            vec![short(e3)],
+            vec![ok(e3)],
+            Some((1, -1)),
+        ),
+        (
+            "G12 one short product of the bundle",
+            vec![],
+            vec![short(e3), short(ems)],
+            Some((0, 1)),
+        ),
+        (
+            "D12 retained",
+            vec![ok(e3)],
+            vec![retained(e3)],
+            Some((0, 1)),
+        ),
+        (
+            "D7 soft delete",
+            vec![ok(e3)],
+            vec![disabled(e3)],
+            Some((-1, 0)),
+        ),
+        (
+            "D7 purge of a waiting user",
+            vec![short(e3)],
+            vec![],
+            Some((0, -1)),
+        ),
+        (
+            "purge of a retained path",
+            vec![retained(e3)],
+            vec![],
+            Some((-1, -1)),
+        ),
+        (
+            "direct paths count for no group",
+            vec![],
+            vec![direct(e3)],
+            None,
+        ),
+    ];
+    for (name, old, new, want) in rows {
+        let old: Vec<(UserId, PathState)> = old.into_iter().map(|s| (u, s)).collect();
+        let new: Vec<(UserId, PathState)> = new.into_iter().map(|s| (u, s)).collect();
+        let got = group_count_deltas(&old, &new);
+        let want: Vec<(GroupId, i64, i64)> = want.map(|(l, e)| (g, l, e)).into_iter().collect();
+        assert_eq!(got, want, "{name}");
+    }
 }

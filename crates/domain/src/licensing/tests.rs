@@ -39,6 +39,9 @@ pub(super) struct World {
     direct: BTreeMap<(String, SkuId), (Vec<PlanId>, Timestamp)>,
     states: HashMap<UserId, Vec<PathState>>,
     ledger: SeatLedger,
+    /// Per group: users licensed through it and users with a path from it in error, kept from
+    /// the engine's deltas ([`Derived::group_counts`]) the way the store keeps them.
+    group_counts: BTreeMap<GroupId, (i64, i64)>,
     /// The last refusal of a synchronous operation, for fixtures that expect one.
     refused: Vec<String>,
 }
@@ -64,6 +67,7 @@ impl World {
             direct: BTreeMap::new(),
             states: HashMap::new(),
             ledger: SeatLedger::default(),
+            group_counts: BTreeMap::new(),
             refused: Vec::new(),
         }
     }
@@ -197,15 +201,42 @@ impl World {
         Engine::new(&self.catalog, Some(self.country), Timestamp(self.clock))
     }
 
+    /// Runs the engine over `inputs` and stores what it derived, states and counters.
+    fn evaluate_and_store(&mut self, inputs: &[UserInput]) -> Vec<UserOutcome> {
+        let mut ledger = self.ledger.clone();
+        let Evaluation { outcomes, derived } = self.engine().evaluate_derived(&mut ledger, inputs);
+        self.ledger = ledger;
+        for (g, licensed, errors) in derived.group_counts() {
+            let c = self.group_counts.entry(*g).or_default();
+            c.0 += licensed;
+            c.1 += errors;
+            if *c == (0, 0) {
+                self.group_counts.remove(g);
+            }
+        }
+        for o in &outcomes {
+            self.states.insert(o.user, o.states.clone());
+        }
+        outcomes
+    }
+
+    /// Per group, counted afresh from the stored states: what `group_counts` must equal.
+    fn group_counts_scanned(&self) -> BTreeMap<GroupId, (i64, i64)> {
+        let all: Vec<(UserId, PathState)> = self
+            .states
+            .iter()
+            .flat_map(|(u, ss)| ss.iter().map(|s| (*u, s.clone())))
+            .collect();
+        group_count_deltas(&[], &all)
+            .into_iter()
+            .map(|(g, l, e)| (g, (l, e)))
+            .collect()
+    }
+
     /// Evaluates the affected users, then lets waiting users take freed seats (D3).
     fn apply(&mut self, affected: &[String]) {
         let inputs: Vec<UserInput> = affected.iter().map(|n| self.input(n)).collect();
-        let mut ledger = self.ledger.clone();
-        let outs = self.engine().evaluate(&mut ledger, &inputs);
-        self.ledger = ledger;
-        for o in outs {
-            self.states.insert(o.user, o.states);
-        }
+        self.evaluate_and_store(&inputs);
         loop {
             let waiting: Vec<String> = self
                 .users
@@ -223,14 +254,7 @@ impl World {
                 return;
             }
             let inputs: Vec<UserInput> = waiting.iter().map(|n| self.input(n)).collect();
-            let mut ledger = self.ledger.clone();
-            let outs = self.engine().evaluate(&mut ledger, &inputs);
-            self.ledger = ledger;
-            let mut progress = false;
-            for o in outs {
-                progress |= o.changed;
-                self.states.insert(o.user, o.states);
-            }
+            let progress = self.evaluate_and_store(&inputs).iter().any(|o| o.changed);
             if !progress {
                 return;
             }
@@ -419,6 +443,21 @@ impl World {
                 self.users.get_mut(*u).unwrap().loc = loc(l);
                 self.apply(&[u.to_string()]);
             }
+            ["purge", u] => {
+                // D7: the user's intent goes, the engine clears its states, then the user goes.
+                self.direct.retain(|(x, _), _| x != u);
+                for g in self.groups.values_mut() {
+                    g.users.retain(|(x, _)| x != u);
+                }
+                self.apply(&[u.to_string()]);
+                let id = self.users[*u].id;
+                assert!(
+                    self.states.get(&id).is_none_or(Vec::is_empty),
+                    "purge {u}: states left"
+                );
+                self.states.remove(&id);
+                self.users.remove(*u);
+            }
             other => panic!("unknown fixture line {other:?}"),
         }
     }
@@ -479,7 +518,27 @@ impl World {
                 ));
             }
         }
+        // The per-group counters kept from deltas equal a fresh count of the states.
+        let scanned = self.group_counts_scanned();
+        if scanned != self.group_counts {
+            drift.push(format!(
+                "group counters {:?} but states count {:?}",
+                self.named_counts(&self.group_counts),
+                self.named_counts(&scanned)
+            ));
+        }
         drift
+    }
+
+    /// Group counters by group name, for messages and expectations.
+    pub(super) fn named_counts(
+        &self,
+        counts: &BTreeMap<GroupId, (i64, i64)>,
+    ) -> BTreeMap<String, (i64, i64)> {
+        counts
+            .iter()
+            .map(|(g, c)| (self.group_name(g), *c))
+            .collect()
     }
 
     pub(super) fn render(&self) -> String {

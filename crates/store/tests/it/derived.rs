@@ -3,7 +3,7 @@
 use crate::directory::state;
 use crate::harness::{for_each_backend, tenant};
 use crate::WriteFixture;
-use skuld_domain::licensing::{LicenseError, PathState, PathStatus, Source};
+use skuld_domain::licensing::{Derived, LicenseError, PathState, PathStatus, Source};
 use skuld_domain::{GroupId, PlanId, SkuId, Timestamp, UserId};
 use skuld_store::{AuditRow, Store, StoredPathState};
 use std::collections::HashMap;
@@ -101,6 +101,10 @@ async fn path_states_round_trip_every_field_and_replace_clears_old_rows() {
         assert_eq!(all[&alice], vec![healed]);
         assert_eq!(all[&bob], bob_states);
         assert!(tx.users_with_errors_from(g1).await.unwrap().is_empty());
+        // g1's last path is gone, so is its counter row; alice now holds ems through g2.
+        let counts = tx.group_license_counts().await.unwrap();
+        assert_eq!(counts, HashMap::from([(g2, (1, 0))]));
+        assert_eq!(tx.group_license_counts_scanned().await.unwrap(), counts);
         tx.commit().await.unwrap();
 
         // Clearing a user without new rows leaves none.
@@ -109,6 +113,133 @@ async fn path_states_round_trip_every_field_and_replace_clears_old_rows() {
         tx.commit().await.unwrap();
         let mut tx = store.read(t.id).await.unwrap();
         assert!(tx.path_states(None).await.unwrap().is_empty());
+        assert!(tx.group_license_counts().await.unwrap().is_empty());
+        assert!(tx.group_license_counts_scanned().await.unwrap().is_empty());
+        tx.commit().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn group_counters_add_deltas_and_drop_rows_at_zero() {
+    for_each_backend(|url| async move {
+        let store = Store::open(&url).await.unwrap();
+        let t = tenant("Contoso");
+        let other = tenant("Fabrikam");
+        store.create_tenant(&t).await.unwrap();
+        store.create_tenant(&other).await.unwrap();
+        let (g1, g2) = (GroupId::new(), GroupId::new());
+        let moves = |v: Vec<(GroupId, i64, i64)>| {
+            Derived::fixture(vec![], vec![], vec![]).with_group_counts(v)
+        };
+        let mut tx = store.write(t.id).await.unwrap();
+        tx.write_derived(&moves(vec![(g1, 3, 1), (g2, 0, 2)]))
+            .await
+            .unwrap();
+        tx.write_derived(&moves(vec![(g1, 2, -1)])).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.write(other.id).await.unwrap();
+        tx.write_derived(&moves(vec![(g1, 9, 9)])).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.write(t.id).await.unwrap();
+        assert_eq!(
+            tx.group_license_counts().await.unwrap(),
+            HashMap::from([(g1, (5, 0)), (g2, (0, 2))])
+        );
+        // Down to zero: the row goes, and only this tenant's.
+        tx.write_derived(&moves(vec![(g2, 0, -2)])).await.unwrap();
+        assert_eq!(
+            tx.group_license_counts().await.unwrap(),
+            HashMap::from([(g1, (5, 0))])
+        );
+        tx.commit().await.unwrap();
+        // The row is deleted, not only skipped when read: left are g1's of both tenants.
+        let pool = raw(&url).await;
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM group_license_counts")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 2);
+        pool.close().await;
+        let mut tx = store.read(other.id).await.unwrap();
+        assert_eq!(
+            tx.group_license_counts().await.unwrap(),
+            HashMap::from([(g1, (9, 9))])
+        );
+        tx.commit().await.unwrap();
+    })
+    .await;
+}
+
+/// A raw connection pool to the test database, for what the store does not offer (schema
+/// surgery to replay a migration).
+async fn raw(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    let url = if url.contains("://") {
+        url.to_string()
+    } else {
+        format!("sqlite://{url}")
+    };
+    sqlx::AnyPool::connect(&url).await.unwrap()
+}
+
+#[tokio::test]
+async fn migration_0009_backfills_group_counters_from_path_states() {
+    for_each_backend(|url| async move {
+        let store = Store::open(&url).await.unwrap();
+        let t = tenant("Contoso");
+        store.create_tenant(&t).await.unwrap();
+        let (alice, bob, carol) = (UserId::new(), UserId::new(), UserId::new());
+        let (e3, ems) = (SkuId::new(), SkuId::new());
+        let (g1, g2, g3) = (GroupId::new(), GroupId::new(), GroupId::new());
+        let short = |sku, g| PathState {
+            status: PathStatus::Error,
+            error: LicenseError::CountViolation,
+            applied: false,
+            ..state(sku, Source::Group(g))
+        };
+        let disabled = |sku, g| PathState {
+            status: PathStatus::Disabled,
+            applied: false,
+            ..state(sku, Source::Group(g))
+        };
+        let rows: Vec<StoredPathState> = vec![
+            // alice: two products from g1 (counted once), one in error from g2, one direct.
+            (alice, state(e3, Source::Group(g1))),
+            (alice, state(ems, Source::Group(g1))),
+            (alice, short(ems, g2)),
+            (alice, state(ems, Source::Direct)),
+            (bob, state(e3, Source::Group(g1))),
+            (bob, short(e3, g2)),
+            // carol: soft-deleted, Disabled: counts for nobody (g3 has no row).
+            (carol, disabled(e3, g3)),
+        ];
+        let mut tx = store.write(t.id).await.unwrap();
+        // Written without counter deltas: as the states of a database from before 0009.
+        tx.write_derived(&Derived::fixture(vec![], rows, vec![]))
+            .await
+            .unwrap();
+        assert!(tx.group_license_counts().await.unwrap().is_empty());
+        tx.commit().await.unwrap();
+        store.close().await;
+
+        // Undo 0009 by hand and open again: the migration runs and counts the states.
+        let pool = raw(&url).await;
+        sqlx::query("DROP TABLE group_license_counts")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 9")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let store = Store::open(&url).await.unwrap();
+        let mut tx = store.read(t.id).await.unwrap();
+        let want = HashMap::from([(g1, (2, 0)), (g2, (0, 2))]);
+        assert_eq!(tx.group_license_counts().await.unwrap(), want);
+        assert_eq!(tx.group_license_counts_scanned().await.unwrap(), want);
         tx.commit().await.unwrap();
     })
     .await;

@@ -10,7 +10,7 @@ mod query;
 mod schema;
 mod transactions;
 
-use skuld_domain::licensing::{Derived, PathState};
+use skuld_domain::licensing::{group_count_deltas, Derived, PathState};
 use skuld_domain::{SkuId, UserId};
 use skuld_store::TenantTx;
 
@@ -27,13 +27,24 @@ pub trait WriteFixture {
 }
 
 impl WriteFixture for TenantTx {
+    /// Replaces states the way the engine's result would, per-group counters included (their
+    /// deltas from the cleared users' stored states to the new ones).
     async fn replace_path_states(
         &mut self,
         clear: &[UserId],
         states: &[(UserId, PathState)],
     ) -> skuld_store::Result<()> {
-        self.write_derived(&Derived::fixture(clear.to_vec(), states.to_vec(), vec![]))
-            .await
+        let old: Vec<(UserId, PathState)> = self
+            .path_states(Some(clear))
+            .await?
+            .into_iter()
+            .flat_map(|(u, ss)| ss.into_iter().map(move |s| (u, s)))
+            .collect();
+        let deltas = group_count_deltas(&old, states);
+        self.write_derived(
+            &Derived::fixture(clear.to_vec(), states.to_vec(), vec![]).with_group_counts(deltas),
+        )
+        .await
     }
     async fn set_sku_usage(&mut self, sku: SkuId, consumed: i64) -> skuld_store::Result<()> {
         self.write_derived(&Derived::fixture(vec![], vec![], vec![(sku, consumed)]))
