@@ -219,13 +219,7 @@ pub(crate) async fn guest_members(
     groups: &Groups,
     group: GroupId,
 ) -> Result<usize> {
-    let users = transitive_user_members(tx, groups, group).await?;
-    Ok(tx
-        .users_by_ids(&users)
-        .await?
-        .iter()
-        .filter(|u| u.user_type == skuld_domain::UserType::Guest && !u.is_deleted())
-        .count())
+    Ok(tx.live_guest_members(&groups.descendants(group)).await? as usize)
 }
 
 /// A group by id, display name or mail nickname.

@@ -8,6 +8,7 @@
 //! state.
 
 mod codec;
+mod group_summary;
 mod platform;
 mod query;
 mod signin;
