@@ -154,6 +154,33 @@ impl App {
                 );
             }
         }
+        // Per-group member counters: what is kept equals the memberships counted afresh.
+        let kept = tx.all_member_counts().await?;
+        let counted = tx.all_member_counts_scanned().await?;
+        let mut groups_seen: Vec<_> = kept.keys().chain(counted.keys()).copied().collect();
+        groups_seen.sort();
+        groups_seen.dedup();
+        for g in groups_seen {
+            let (k, c) = (
+                kept.get(&g).copied().unwrap_or_default(),
+                counted.get(&g).copied().unwrap_or_default(),
+            );
+            if k != c {
+                let name = groups
+                    .groups
+                    .get(&g)
+                    .map(|x| format!("'{}'", x.display_name))
+                    .unwrap_or_else(|| g.to_string());
+                note(
+                    &mut drift,
+                    format!(
+                        "group {name} ({g}): counters say {} user members ({} not deleted) and {} \
+                         nested groups, memberships count {}, {} and {}",
+                        k.users, k.live_users, k.groups, c.users, c.live_users, c.groups
+                    ),
+                );
+            }
+        }
         tx.commit().await?;
         Ok(DoctorReport {
             users: ids.len(),

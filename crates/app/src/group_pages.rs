@@ -125,7 +125,11 @@ impl App {
         let groups = Groups::load(&mut tx).await?;
         let members = transitive_user_members(&mut tx, &groups, g.id).await?;
         let r = reconcile(&mut tx, &cx, &groups, &members, &[]).await?;
-        let errors = tx.users_with_errors_from(g.id).await?.len();
+        let errors = tx
+            .group_license_counts()
+            .await?
+            .get(&g.id)
+            .map_or(0, |c| c.1 as usize);
         let mut audit = Audit::new(actor, cx.now);
         audit.push(
             "GroupManagement",

@@ -58,7 +58,7 @@ pub use skuld_store::{AppRow, JobRow, MemberKind};
 pub use subscriptions::NewSubscription;
 pub use usage::{day_of, SkuSnapshot, SNAPSHOT_KEEP_DAYS};
 pub use users::{generate_password, verify_password, NewUser, UserPatch};
-pub use views::{GroupView, PathView, SkuRow, UserLicense, UserLicensing, UserView};
+pub use views::{GroupView, PathView, SkuRow, UserLicense, UserLicensing, UserView, ERRORS_SHOWN};
 pub use whatif::{Held, WhatIf, WhatIfChange, WhatIfRow, WhatIfSeats};
 
 use skuld_domain::{Catalog, Tenant, TenantId, Timestamp, UsageLocation};

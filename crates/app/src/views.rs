@@ -74,6 +74,9 @@ pub struct UserView {
     pub effective_location: String,
 }
 
+/// How many of a group's users in error its page lists (the rest are counted).
+pub const ERRORS_SHOWN: usize = 200;
+
 /// A group with members and licenses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupView {
@@ -81,11 +84,17 @@ pub struct GroupView {
     pub member_users: usize,
     pub member_groups: Vec<String>,
     pub member_of: Vec<String>,
+    /// Live users below the group, nested groups included, each once; when
+    /// `transitive_exact` is false, an upper bound (the nested groups hold more memberships
+    /// than are counted one by one, see `TRANSITIVE_COUNT_SCAN`).
     pub transitive_users: usize,
+    pub transitive_exact: bool,
     pub licenses: Vec<(String, String, Vec<String>)>,
     pub licensed_users: i64,
-    /// Users with an error on a path from this group: UPN, part number, error, and the error
-    /// in the admin's words.
+    /// How many users have an error on a path from this group.
+    pub error_users: usize,
+    /// The first [`ERRORS_SHOWN`] of those users' errors: UPN, part number, error, and the
+    /// error in the admin's words.
     pub errors: Vec<(String, String, String, String)>,
     /// Guests among the transitive members (item 20).
     pub guests: usize,
@@ -283,8 +292,7 @@ impl App {
         let groups = Groups::load(&mut tx).await?;
         // Counts and the few nested groups only: a group of a million members costs some index
         // counts, not a million rows (issue 8: the group page under 50 ms).
-        let (member_users, _) = tx.member_counts(g.id).await?;
-        let member_users = member_users as usize;
+        let member_users = tx.member_counts(g.id).await?.live_users as usize;
         let name = |id: &GroupId| {
             groups
                 .groups
@@ -309,7 +317,7 @@ impl App {
             .collect();
         member_of.sort();
         let below = groups.descendants(g.id);
-        let transitive = tx.live_user_members(&below).await? as usize;
+        let (transitive, transitive_exact) = tx.live_user_members(&below).await?;
         let guests = tx.live_guest_members(&below).await? as usize;
         let mut licenses: Vec<(String, String, Vec<String>)> = groups
             .licenses
@@ -331,8 +339,9 @@ impl App {
             .collect();
         licenses.sort();
         let counts = tx.group_license_counts().await?;
-        let error_users: Vec<UserId> = tx.users_with_errors_from(g.id).await?;
-        let shown: Vec<UserId> = error_users.iter().copied().take(200).collect();
+        let shown: Vec<UserId> = tx
+            .users_with_errors_from_page(g.id, None, ERRORS_SHOWN as i64)
+            .await?;
         let users: HashMap<UserId, User> = tx
             .users_by_ids(&shown)
             .await?
@@ -369,11 +378,13 @@ impl App {
         errors.sort();
         Ok(GroupView {
             licensed_users: counts.get(&g.id).map(|c| c.0).unwrap_or(0),
+            error_users: counts.get(&g.id).map(|c| c.1).unwrap_or(0) as usize,
             group: g,
             member_users,
             member_groups,
             member_of,
-            transitive_users: transitive,
+            transitive_users: transitive as usize,
+            transitive_exact,
             guest_warning: (guests > 0 && !licenses.is_empty())
                 .then(|| crate::groups::guest_license_warning(guests)),
             guests,

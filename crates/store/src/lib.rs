@@ -9,6 +9,7 @@
 
 mod codec;
 mod group_summary;
+pub use group_summary::{MemberCounts, TRANSITIVE_COUNT_SCAN};
 mod platform;
 mod query;
 mod signin;

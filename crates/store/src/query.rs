@@ -400,7 +400,8 @@ fn filter(sql: &mut Sql, entity: Entity, f: &Filter) -> Result<()> {
                 ));
             }
             sql.push(if *b { "EXISTS" } else { "NOT EXISTS" });
-            sql.push(" (SELECT 1 FROM path_states e WHERE e.tenant_id = o.tenant_id AND e.source = o.id AND e.error <> 'None')");
+            // The group's counter of users in error (kept with the path states; doctor checks it).
+            sql.push(" (SELECT 1 FROM group_license_counts e WHERE e.tenant_id = o.tenant_id AND e.group_id = o.id AND e.errors > 0)");
         }
         Filter::Const(b) => sql.push(if *b { "(1 = 1)" } else { "(1 = 0)" }),
     }

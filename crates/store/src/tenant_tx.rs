@@ -2,6 +2,7 @@
 //! below filters on `tenant_id = $1`.
 
 use crate::codec::{decode_plans, encode_plans, list_placeholders, parse, values_placeholders};
+use crate::group_summary::MemberCounts;
 use crate::{Backend, Result, StoreError};
 use futures_util::TryStreamExt;
 use skuld_domain::catalog::{AppliesTo, Plan, Product};
@@ -13,7 +14,7 @@ use skuld_domain::{
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Ids per IN list; far below both backends' parameter limits.
 const CHUNK: usize = 500;
@@ -91,7 +92,7 @@ const USER_COLS: &str = "id, upn, display_name, given_name, surname, mail_nickna
 const GROUP_COLS: &str = "id, display_name, description, mail_nickname, kind, security_enabled, mail_enabled, membership_rule, rule_paused, license_priority, created_at";
 const STATE_COLS: &str = "user_id, sku_id, source, status, error, applied, disabled_plans, since, priority, detail, updated_at";
 
-fn id<T: std::str::FromStr>(s: &str) -> Result<T>
+pub(crate) fn id<T: std::str::FromStr>(s: &str) -> Result<T>
 where
     T::Err: std::fmt::Display,
 {
@@ -311,6 +312,20 @@ impl TenantTx {
 
     /// Writes every column of an existing user.
     pub async fn update_user(&mut self, u: &User) -> Result<()> {
+        // A soft delete or a restore moves the live-member counters of the user's groups.
+        let was: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT deleted_at FROM users WHERE tenant_id = $1 AND id = $2")
+                .bind(&self.tid)
+                .bind(u.id.to_string())
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        if let Some(was) = was {
+            match (was.is_some(), u.deleted_at.is_some()) {
+                (false, true) => self.shift_live_member_counts(u.id, -1).await?,
+                (true, false) => self.shift_live_member_counts(u.id, 1).await?,
+                _ => {}
+            }
+        }
         let sets: Vec<String> = USER_COLS
             .split(", ")
             .enumerate()
@@ -449,6 +464,7 @@ impl TenantTx {
     /// Removes the user's licensing intent (memberships and direct assignments): the first
     /// step of a purge, after which `reconcile` drops the user's states and seats.
     pub async fn remove_user_claims(&mut self, user: UserId) -> Result<()> {
+        self.leave_member_counts(user.0, MemberKind::User).await?;
         let u = user.to_string();
         for sql in [
             "DELETE FROM memberships WHERE tenant_id = $1 AND member_id = $2",
@@ -575,6 +591,8 @@ impl TenantTx {
     }
 
     pub async fn delete_group(&mut self, group: GroupId) -> Result<()> {
+        self.leave_member_counts(group.0, MemberKind::Group).await?;
+        self.drop_member_counts(group).await?;
         let g = group.to_string();
         for sql in [
             "DELETE FROM memberships WHERE tenant_id = $1 AND (group_id = $2 OR member_id = $2)",
@@ -606,14 +624,20 @@ impl TenantTx {
         .execute(&mut *self.tx)
         .await?
         .rows_affected();
+        if n > 0 {
+            let d = self.member_delta(m.member_id, m.kind).await?;
+            self.bump_member_counts(m.group_id, d).await?;
+        }
         Ok(n > 0)
     }
 
-    /// Inserts many user memberships of one group (bulk import, benchmarks).
+    /// Inserts many memberships (bulk import, dynamic groups, benchmarks); the ones that
+    /// already exist are left as they are.
     pub async fn add_memberships(&mut self, rows: &[MembershipRow]) -> Result<()> {
+        let mut deltas: HashMap<GroupId, MemberCounts> = HashMap::new();
         for chunk in rows.chunks(1000) {
             let sql = format!(
-                "INSERT INTO memberships (tenant_id, group_id, member_id, member_kind, dynamic, created_at) VALUES {} ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING",
+                "INSERT INTO memberships (tenant_id, group_id, member_id, member_kind, dynamic, created_at) VALUES {} ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING RETURNING group_id, member_id, member_kind",
                 values_placeholders(self.backend, 6, chunk.len())
             );
             let mut q = sqlx::query(&sql);
@@ -626,23 +650,77 @@ impl TenantTx {
                     .bind(m.dynamic as i64)
                     .bind(m.created_at.0);
             }
-            q.execute(&mut *self.tx).await?;
+            // What was inserted, and which of the inserted users are soft-deleted.
+            let mut added: Vec<(GroupId, String, bool)> = Vec::new();
+            map_rows(&mut self.tx, q, &mut added, |r| {
+                Ok((
+                    id(r.try_get::<&str, _>(0)?)?,
+                    r.try_get::<String, _>(1)?,
+                    r.try_get::<&str, _>(2)? == "group",
+                ))
+            })
+            .await?;
+            let users: Vec<String> = added
+                .iter()
+                .filter(|(_, _, g)| !g)
+                .map(|(_, m, _)| m.clone())
+                .collect();
+            let deleted: HashSet<String> = if users.is_empty() {
+                HashSet::new()
+            } else {
+                let sql = format!(
+                    "SELECT id FROM users WHERE tenant_id = {} AND deleted_at IS NOT NULL AND id IN ({})",
+                    if self.backend == Backend::Sqlite { "?" } else { "$1" },
+                    list_placeholders(self.backend, 2, users.len())
+                );
+                let mut q = sqlx::query_scalar::<_, String>(&sql).bind(&self.tid);
+                for u in &users {
+                    q = q.bind(u);
+                }
+                q.fetch_all(&mut *self.tx).await?.into_iter().collect()
+            };
+            for (g, m, is_group) in added {
+                let d = deltas.entry(g).or_default();
+                if is_group {
+                    d.groups += 1;
+                } else {
+                    d.users += 1;
+                    d.live_users += !deleted.contains(&m) as i64;
+                }
+            }
+        }
+        for (g, d) in deltas {
+            self.bump_member_counts(g, d).await?;
         }
         Ok(())
     }
 
     /// Removes a membership; returns false when there was none.
     pub async fn remove_membership(&mut self, group: GroupId, member: uuid::Uuid) -> Result<bool> {
-        let n = sqlx::query(
-            "DELETE FROM memberships WHERE tenant_id = $1 AND group_id = $2 AND member_id = $3",
+        let kind: Option<String> = sqlx::query_scalar(
+            "DELETE FROM memberships WHERE tenant_id = $1 AND group_id = $2 AND member_id = $3 RETURNING member_kind",
         )
         .bind(&self.tid)
         .bind(group.to_string())
         .bind(member.to_string())
-        .execute(&mut *self.tx)
-        .await?
-        .rows_affected();
-        Ok(n > 0)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let Some(kind) = kind else {
+            return Ok(false);
+        };
+        let kind = if kind == "group" {
+            MemberKind::Group
+        } else {
+            MemberKind::User
+        };
+        let d = self.member_delta(member, kind).await?;
+        let down = MemberCounts {
+            users: -d.users,
+            live_users: -d.live_users,
+            groups: -d.groups,
+        };
+        self.bump_member_counts(group, down).await?;
+        Ok(true)
     }
 
     pub async fn members_of(&mut self, group: GroupId) -> Result<Vec<MembershipRow>> {
@@ -1219,20 +1297,12 @@ impl TenantTx {
     /// How many users have a path in error, and the first `limit` of them by id (two range
     /// scans of the error index around `None`, not a read of every path state).
     pub async fn users_in_error(&mut self, limit: i64) -> Result<(i64, Vec<UserId>)> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(DISTINCT user_id) FROM path_states WHERE tenant_id = $1 AND (error < 'None' OR error > 'None')",
-        )
-        .bind(&self.tid)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT user_id FROM path_states WHERE tenant_id = $1 AND (error < 'None' OR error > 'None') ORDER BY user_id LIMIT $2",
-        )
-        .bind(&self.tid)
-        .bind(limit)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        Ok((n, ids.iter().map(|s| id(s)).collect::<Result<_>>()?))
+        let n: i64 = sqlx::query_scalar(&crate::user_errors::count_in_error_sql())
+            .bind(&self.tid)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        let ids = self.users_in_error_after(None, limit).await?;
+        Ok((n, ids))
     }
 
     /// One page of the users with a path to `sku`, by id after `after`.
@@ -1256,14 +1326,8 @@ impl TenantTx {
 
     /// Users with a path from `group` that is in error (Graph membersWithLicenseErrors).
     pub async fn users_with_errors_from(&mut self, group: GroupId) -> Result<Vec<UserId>> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT user_id FROM path_states WHERE tenant_id = $1 AND source = $2 AND error <> 'None' ORDER BY user_id",
-        )
-        .bind(&self.tid)
-        .bind(group.to_string())
-        .fetch_all(&mut *self.tx)
-        .await?;
-        ids.iter().map(|s| id(s)).collect()
+        self.users_with_errors_from_page(group, None, i64::MAX)
+            .await
     }
 
     /// Per group: users licensed through it and users with a path from it in error, from the

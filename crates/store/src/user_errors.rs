@@ -1,9 +1,50 @@
-//! The admin center's "Users with errors" list (issue 8): users with a license path in error,
-//! a page at a time in id order (keyset: the page after a user id), so a page costs its size
-//! and never an offset scan or a count of everybody.
+//! Users with a license path in error, for the admin center (issue 8): the "Users with errors"
+//! list, the home page's card and a group's members in error, a page at a time in id order
+//! (keyset: the page after a user id). Each error value is one ordered range of an index
+//! (`path_states_error_user`, or `path_states_source` for one group), merged here, so a page
+//! costs its size and never a scan of the million path states that are not in error.
 
 use crate::{Result, StoreError, TenantTx};
-use skuld_domain::UserId;
+use skuld_domain::licensing::LicenseError;
+use skuld_domain::{GroupId, UserId};
+
+/// Every error a path state can be in (all but `None`).
+pub const PATH_ERRORS: [LicenseError; 6] = [
+    LicenseError::CountViolation,
+    LicenseError::MutuallyExclusiveViolation,
+    LicenseError::DependencyViolation,
+    LicenseError::ProhibitedInUsageLocationViolation,
+    LicenseError::UniquenessViolation,
+    LicenseError::Other,
+];
+
+// Adding a variant to LicenseError must add it to PATH_ERRORS: this match stops compiling.
+const _: fn(LicenseError) = |e| match e {
+    LicenseError::None
+    | LicenseError::CountViolation
+    | LicenseError::MutuallyExclusiveViolation
+    | LicenseError::DependencyViolation
+    | LicenseError::ProhibitedInUsageLocationViolation
+    | LicenseError::UniquenessViolation
+    | LicenseError::Other => {}
+};
+
+/// How many distinct users have a path in error: one equality range of
+/// `path_states_error_user` per error value, joined by UNION (which keeps each user once), so
+/// the count costs the rows in error and not the tenant's path states. (An `IN` list or
+/// `<> 'None'` lets SQLite's planner choose a scan of every path state.)
+pub(crate) fn count_in_error_sql() -> String {
+    let parts: Vec<String> = PATH_ERRORS
+        .iter()
+        .map(|e| {
+            format!(
+                "SELECT user_id FROM path_states WHERE tenant_id = $1 AND error = '{}'",
+                e.as_str()
+            )
+        })
+        .collect();
+    format!("SELECT COUNT(*) FROM ({}) e", parts.join(" UNION "))
+}
 
 impl TenantTx {
     /// Up to `limit` users with a license path in error, by id, after `after`.
@@ -12,15 +53,47 @@ impl TenantTx {
         after: Option<UserId>,
         limit: i64,
     ) -> Result<Vec<UserId>> {
+        self.error_users_page(None, after, limit).await
+    }
+
+    /// Up to `limit` users with a path from `group` in error, by id, after `after` (Graph
+    /// `membersWithLicenseErrors`; how many there are is in the group's counters).
+    pub async fn users_with_errors_from_page(
+        &mut self,
+        group: GroupId,
+        after: Option<UserId>,
+        limit: i64,
+    ) -> Result<Vec<UserId>> {
+        self.error_users_page(Some(group), after, limit).await
+    }
+
+    async fn error_users_page(
+        &mut self,
+        group: Option<GroupId>,
+        after: Option<UserId>,
+        limit: i64,
+    ) -> Result<Vec<UserId>> {
         let after = after.map(|u| u.to_string()).unwrap_or_default();
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT user_id FROM path_states WHERE tenant_id = $1 AND (error < 'None' OR error > 'None') AND user_id > $2 ORDER BY user_id LIMIT $3",
-        )
-        .bind(&self.tid)
-        .bind(after)
-        .bind(limit.max(0))
-        .fetch_all(&mut *self.tx)
-        .await?;
+        let sql = if group.is_some() {
+            "SELECT DISTINCT user_id FROM path_states WHERE tenant_id = $1 AND source = $5 AND error = $2 AND user_id > $3 ORDER BY user_id LIMIT $4"
+        } else {
+            "SELECT DISTINCT user_id FROM path_states WHERE tenant_id = $1 AND error = $2 AND user_id > $3 ORDER BY user_id LIMIT $4"
+        };
+        let mut ids: Vec<String> = Vec::new();
+        for e in PATH_ERRORS {
+            let mut q = sqlx::query_scalar::<_, String>(sql)
+                .bind(&self.tid)
+                .bind(e.as_str())
+                .bind(&after)
+                .bind(limit.max(0));
+            if let Some(g) = group {
+                q = q.bind(g.to_string());
+            }
+            ids.extend(q.fetch_all(&mut *self.tx).await?);
+        }
+        ids.sort();
+        ids.dedup();
+        ids.truncate(limit.max(0) as usize);
         ids.iter()
             .map(|s| {
                 UserId::parse(s)

@@ -174,7 +174,7 @@ async fn group_counters_add_deltas_and_drop_rows_at_zero() {
 
 /// A raw connection pool to the test database, for what the store does not offer (schema
 /// surgery to replay a migration).
-async fn raw(url: &str) -> sqlx::AnyPool {
+pub async fn raw(url: &str) -> sqlx::AnyPool {
     sqlx::any::install_default_drivers();
     let url = if url.contains("://") {
         url.to_string()

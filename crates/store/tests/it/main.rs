@@ -6,6 +6,7 @@ mod derived;
 mod directory;
 mod harness;
 mod isolation;
+mod member_counts;
 mod query;
 mod schema;
 mod transactions;
