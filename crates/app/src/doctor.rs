@@ -154,6 +154,17 @@ impl App {
                 );
             }
         }
+        // The tenant's users-in-error counter equals the users with a path in error.
+        let (kept, counted) = (
+            tx.users_in_error_count().await?,
+            tx.users_in_error_scanned().await?,
+        );
+        if kept != counted {
+            note(
+                &mut drift,
+                format!("users in error: the counter says {kept}, license states count {counted}"),
+            );
+        }
         // Per-group member counters: what is kept equals the memberships counted afresh.
         let kept = tx.all_member_counts().await?;
         let counted = tx.all_member_counts_scanned().await?;

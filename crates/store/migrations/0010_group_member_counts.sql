@@ -21,6 +21,18 @@ FROM memberships m
 LEFT JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.member_id
 GROUP BY m.tenant_id, m.group_id;
 
+-- Derived: per tenant, how many users have at least one license path in error (direct or
+-- through a group). Kept by the engine's deltas with the path states, like
+-- group_license_counts; the home page's "Users with errors" card reads it.
+CREATE TABLE tenant_license_counts (
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    users_in_error BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id)
+);
+
+INSERT INTO tenant_license_counts (tenant_id, users_in_error)
+SELECT tenant_id, COUNT(DISTINCT user_id) FROM path_states WHERE error <> 'None' GROUP BY tenant_id;
+
 -- A group's users in error, in id order, straight from the index (the group page lists the
 -- first of them; the error count comes from group_license_counts).
 DROP INDEX path_states_source;

@@ -1163,6 +1163,17 @@ impl TenantTx {
             self.write_usage(*sku, *consumed).await?;
         }
         self.write_group_counts(d.group_counts()).await?;
+        if d.users_in_error() != 0 {
+            sqlx::query(
+                "INSERT INTO tenant_license_counts (tenant_id, users_in_error) VALUES ($1, $2)
+                 ON CONFLICT (tenant_id) DO UPDATE SET
+                 users_in_error = tenant_license_counts.users_in_error + excluded.users_in_error",
+            )
+            .bind(&self.tid)
+            .bind(d.users_in_error())
+            .execute(&mut *self.tx)
+            .await?;
+        }
         Ok(())
     }
 
@@ -1294,13 +1305,10 @@ impl TenantTx {
         ids.iter().map(|s| id(s)).collect()
     }
 
-    /// How many users have a path in error, and the first `limit` of them by id (two range
-    /// scans of the error index around `None`, not a read of every path state).
+    /// How many users have a path in error (the counter), and the first `limit` of them by id
+    /// (ranges of the error index, not a read of every path state).
     pub async fn users_in_error(&mut self, limit: i64) -> Result<(i64, Vec<UserId>)> {
-        let n: i64 = sqlx::query_scalar(&crate::user_errors::count_in_error_sql())
-            .bind(&self.tid)
-            .fetch_one(&mut *self.tx)
-            .await?;
+        let n = self.users_in_error_count().await?;
         let ids = self.users_in_error_after(None, limit).await?;
         Ok((n, ids))
     }

@@ -29,11 +29,11 @@ const _: fn(LicenseError) = |e| match e {
     | LicenseError::Other => {}
 };
 
-/// How many distinct users have a path in error: one equality range of
-/// `path_states_error_user` per error value, joined by UNION (which keeps each user once), so
-/// the count costs the rows in error and not the tenant's path states. (An `IN` list or
-/// `<> 'None'` lets SQLite's planner choose a scan of every path state.)
-pub(crate) fn count_in_error_sql() -> String {
+/// How many distinct users have a path in error, counted from the path states: one equality
+/// range of `path_states_error_user` per error value, joined by UNION (which keeps each user
+/// once), so the count costs the rows in error and not the tenant's path states. (An `IN`
+/// list or `<> 'None'` lets SQLite's planner choose a scan of every path state.)
+fn count_in_error_sql() -> String {
     let parts: Vec<String> = PATH_ERRORS
         .iter()
         .map(|e| {
@@ -47,6 +47,26 @@ pub(crate) fn count_in_error_sql() -> String {
 }
 
 impl TenantTx {
+    /// How many users have a path in error: the counter kept with the derived state.
+    pub async fn users_in_error_count(&mut self) -> Result<i64> {
+        let n: Option<i64> = sqlx::query_scalar(
+            "SELECT users_in_error FROM tenant_license_counts WHERE tenant_id = $1",
+        )
+        .bind(&self.tid)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(n.unwrap_or(0))
+    }
+
+    /// [`TenantTx::users_in_error_count`] counted afresh from the path states: what the
+    /// counter must equal (`skuld doctor`).
+    pub async fn users_in_error_scanned(&mut self) -> Result<i64> {
+        Ok(sqlx::query_scalar(&count_in_error_sql())
+            .bind(&self.tid)
+            .fetch_one(&mut *self.tx)
+            .await?)
+    }
+
     /// Up to `limit` users with a license path in error, by id, after `after`.
     pub async fn users_in_error_after(
         &mut self,

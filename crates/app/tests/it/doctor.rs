@@ -349,6 +349,58 @@ async fn doctor_detects_a_corrupted_group_counter() {
     .await;
 }
 
+#[tokio::test]
+async fn doctor_detects_corrupted_member_and_error_counters() {
+    for_each_backend(|url| async move {
+        let e = env(&url).await;
+        e.subscribe("ENTERPRISEPACK", 1).await;
+        e.user("ann", Some("US")).await;
+        e.user("ben", Some("US")).await;
+        e.group("Staff").await;
+        e.license_group("Staff", "ENTERPRISEPACK").await.unwrap();
+        e.add("Staff", "ann").await.unwrap();
+        e.add("Staff", "ben").await.unwrap();
+        e.assert_no_drift().await;
+
+        // ben waits for a seat: one user in error, counted by the tenant's counter.
+        let store = skuld_store::Store::open(&url).await.unwrap();
+        let mut tx = store.read(e.t.id).await.unwrap();
+        assert_eq!(tx.users_in_error_count().await.unwrap(), 1);
+        assert_eq!(tx.users_in_error_scanned().await.unwrap(), 1);
+        tx.commit().await.unwrap();
+
+        // Corrupt the users-in-error counter by hand (`Derived::fixture`, tests only).
+        let mut tx = store.write(e.t.id).await.unwrap();
+        tx.write_derived(&Derived::fixture(vec![], vec![], vec![]).with_users_in_error(2))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let report = e.app.doctor(&e.t).await.unwrap();
+        assert_eq!(report.drift, 1, "{:#?}", report.details);
+        assert!(
+            report.details[0].contains("the counter says 3, license states count 1"),
+            "{:#?}",
+            report.details
+        );
+        let mut tx = store.write(e.t.id).await.unwrap();
+        tx.write_derived(&Derived::fixture(vec![], vec![], vec![]).with_users_in_error(-2))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        e.assert_no_drift().await;
+
+        // Freeing the seat heals ben: nobody in error any more.
+        e.unlicense_group("Staff", "ENTERPRISEPACK").await.unwrap();
+        e.assert_no_drift().await;
+        let mut tx = store.read(e.t.id).await.unwrap();
+        assert_eq!(tx.users_in_error_count().await.unwrap(), 0);
+        tx.commit().await.unwrap();
+        store.close().await;
+        e.app.close().await;
+    })
+    .await;
+}
+
 /// Found by the property test above. A bundle member is blamed on the first short product of
 /// the bundle (G12); when another user then takes the last seat of a product earlier in the
 /// bundle, the stored blame must still be what a full recomputation derives.

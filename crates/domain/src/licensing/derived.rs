@@ -2,7 +2,8 @@
 //! private fields and is made by [`Engine::evaluate_derived`] alone, so `path_states` and
 //! `sku_usage` cannot be written with anything the engine did not compute (issue 7 item 10).
 //! The per-group license counters (`group_license_counts`) are derived the same way: as deltas
-//! of the changed users' old and new states.
+//! of the changed users' old and new states, and so is the tenant's count of users with a path
+//! in error (`tenant_license_counts`).
 
 use super::{Engine, LicenseError, PathState, SeatLedger, Source, UserInput, UserOutcome};
 use crate::{GroupId, SkuId, UserId};
@@ -17,6 +18,7 @@ pub struct Derived {
     states: Vec<(UserId, PathState)>,
     usage: Vec<(SkuId, i64)>,
     group_counts: Vec<(GroupId, i64, i64)>,
+    users_in_error: i64,
 }
 
 impl Derived {
@@ -40,12 +42,18 @@ impl Derived {
     pub fn group_counts(&self) -> &[(GroupId, i64, i64)] {
         &self.group_counts
     }
+    /// How the evaluation moved the number of the tenant's users with at least one path in
+    /// error (direct or through any group).
+    pub fn users_in_error(&self) -> i64 {
+        self.users_in_error
+    }
     /// Nothing changed.
     pub fn is_empty(&self) -> bool {
         self.clear.is_empty()
             && self.states.is_empty()
             && self.usage.is_empty()
             && self.group_counts.is_empty()
+            && self.users_in_error == 0
     }
 
     /// Arbitrary derived state, for tests of the store and of `doctor` that must write states
@@ -62,6 +70,7 @@ impl Derived {
             states,
             usage,
             group_counts: Vec::new(),
+            users_in_error: 0,
         }
     }
 
@@ -72,18 +81,30 @@ impl Derived {
         self.group_counts = group_counts;
         self
     }
+
+    /// The fixture with a delta of the tenant's users-in-error counter (by default none).
+    /// Only with the `test-fixtures` feature.
+    #[cfg(feature = "test-fixtures")]
+    pub fn with_users_in_error(mut self, users_in_error: i64) -> Derived {
+        self.users_in_error = users_in_error;
+        self
+    }
 }
 
-/// Per-group license counters moved by replacing users' states: adds what each user's new
-/// states count and subtracts what its old ones counted.
+/// Per-group license counters and the tenant's users-in-error counter moved by replacing
+/// users' states: adds what each user's new states count and subtracts what its old ones
+/// counted.
 #[derive(Debug, Default)]
-struct GroupTally(BTreeMap<GroupId, (i64, i64)>);
+struct GroupTally(BTreeMap<GroupId, (i64, i64)>, i64);
 
 impl GroupTally {
     /// Counts one user's states with `sign` (+1 for new states, −1 for old ones): once per group
     /// the user holds a license through (an applied path from it) and once per group it has a
     /// path in error from, however many products the group gives.
     fn add(&mut self, states: &[PathState], sign: i64) {
+        if states.iter().any(|s| s.error != LicenseError::None) {
+            self.1 += sign;
+        }
         let mut marks: BTreeMap<GroupId, (bool, bool)> = BTreeMap::new();
         for s in states {
             if let Source::Group(g) = s.source {
@@ -117,6 +138,17 @@ pub fn group_count_deltas(
     old: &[(UserId, PathState)],
     new: &[(UserId, PathState)],
 ) -> Vec<(GroupId, i64, i64)> {
+    tally(old, new).into_deltas()
+}
+
+/// The change in the number of users with at least one path in error from replacing the
+/// states `old` by `new`: what [`Derived::users_in_error`] holds for an evaluation. Public for
+/// the same tests and checks as [`group_count_deltas`].
+pub fn users_in_error_delta(old: &[(UserId, PathState)], new: &[(UserId, PathState)]) -> i64 {
+    tally(old, new).1
+}
+
+fn tally(old: &[(UserId, PathState)], new: &[(UserId, PathState)]) -> GroupTally {
     fn by_user(rows: &[(UserId, PathState)]) -> BTreeMap<UserId, Vec<PathState>> {
         let mut m: BTreeMap<UserId, Vec<PathState>> = BTreeMap::new();
         for (u, s) in rows {
@@ -131,7 +163,7 @@ pub fn group_count_deltas(
     for states in by_user(new).values() {
         tally.add(states, 1);
     }
-    tally.into_deltas()
+    tally
 }
 
 /// One evaluation: the outcomes (for audit and reporting) and the derived state to store.
@@ -172,6 +204,7 @@ impl Engine<'_> {
             .collect();
         usage.sort();
         derived.usage = usage;
+        derived.users_in_error = tally.1;
         derived.group_counts = tally.into_deltas();
         Evaluation { outcomes, derived }
     }

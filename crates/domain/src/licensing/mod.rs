@@ -11,7 +11,7 @@ mod derived;
 mod engine;
 mod model;
 
-pub use derived::{group_count_deltas, Derived, Evaluation};
+pub use derived::{group_count_deltas, users_in_error_delta, Derived, Evaluation};
 pub use engine::Engine;
 pub use model::{
     same_licensing, Claim, LicenseError, PathState, PathStatus, SeatLedger, SkuSeats, Source,

@@ -42,6 +42,9 @@ pub(super) struct World {
     /// Per group: users licensed through it and users with a path from it in error, kept from
     /// the engine's deltas ([`Derived::group_counts`]) the way the store keeps them.
     group_counts: BTreeMap<GroupId, (i64, i64)>,
+    /// Users with a path in error, kept from the engine's deltas
+    /// ([`Derived::users_in_error`]).
+    users_in_error: i64,
     /// The last refusal of a synchronous operation, for fixtures that expect one.
     refused: Vec<String>,
 }
@@ -68,6 +71,7 @@ impl World {
             states: HashMap::new(),
             ledger: SeatLedger::default(),
             group_counts: BTreeMap::new(),
+            users_in_error: 0,
             refused: Vec::new(),
         }
     }
@@ -214,6 +218,7 @@ impl World {
                 self.group_counts.remove(g);
             }
         }
+        self.users_in_error += derived.users_in_error();
         for o in &outcomes {
             self.states.insert(o.user, o.states.clone());
         }
@@ -525,6 +530,17 @@ impl World {
                 "group counters {:?} but states count {:?}",
                 self.named_counts(&self.group_counts),
                 self.named_counts(&scanned)
+            ));
+        }
+        let in_error = self
+            .states
+            .values()
+            .filter(|ss| ss.iter().any(|s| s.error != LicenseError::None))
+            .count() as i64;
+        if in_error != self.users_in_error {
+            drift.push(format!(
+                "users-in-error counter {} but {in_error} users have a path in error",
+                self.users_in_error
             ));
         }
         drift

@@ -11,7 +11,7 @@ mod query;
 mod schema;
 mod transactions;
 
-use skuld_domain::licensing::{group_count_deltas, Derived, PathState};
+use skuld_domain::licensing::{group_count_deltas, users_in_error_delta, Derived, PathState};
 use skuld_domain::{SkuId, UserId};
 use skuld_store::TenantTx;
 
@@ -43,7 +43,9 @@ impl WriteFixture for TenantTx {
             .collect();
         let deltas = group_count_deltas(&old, states);
         self.write_derived(
-            &Derived::fixture(clear.to_vec(), states.to_vec(), vec![]).with_group_counts(deltas),
+            &Derived::fixture(clear.to_vec(), states.to_vec(), vec![])
+                .with_group_counts(deltas)
+                .with_users_in_error(users_in_error_delta(&old, states)),
         )
         .await
     }

@@ -2,9 +2,10 @@
 //! writes they equal the memberships counted afresh, and the group page's transitive count
 //! equals the distinct live members.
 
-use crate::directory::{group, member};
+use crate::directory::{group, member, state};
 use crate::harness::{for_each_backend, tenant, user};
-use skuld_domain::{GroupId, Timestamp, UserId};
+use skuld_domain::licensing::{Derived, LicenseError, PathState, PathStatus, Source};
+use skuld_domain::{GroupId, SkuId, Timestamp, UserId};
 use skuld_store::{MemberCounts, MemberKind, MembershipRow, Store, TenantTx};
 use std::collections::{BTreeSet, HashMap};
 
@@ -197,13 +198,25 @@ async fn migration_0010_backfills_member_counters_from_memberships() {
         })
         .await
         .unwrap();
+        // alice waits for a seat: written without counter deltas, as before 0010.
+        let short = PathState {
+            status: PathStatus::Error,
+            error: LicenseError::CountViolation,
+            applied: false,
+            ..state(SkuId::new(), Source::Group(staff.id))
+        };
+        tx.write_derived(&Derived::fixture(vec![], vec![(alice.id, short)], vec![]))
+            .await
+            .unwrap();
+        assert_eq!(tx.users_in_error_count().await.unwrap(), 0);
         tx.commit().await.unwrap();
         store.close().await;
 
-        // Undo 0010's table by hand and open again: the migration runs and counts.
+        // Undo 0010's tables by hand and open again: the migration runs and counts.
         let pool = crate::derived::raw(&url).await;
         for sql in [
             "DROP TABLE group_member_counts",
+            "DROP TABLE tenant_license_counts",
             "DELETE FROM _sqlx_migrations WHERE version = 10",
         ] {
             sqlx::query(sql).execute(&pool).await.unwrap();
@@ -219,6 +232,8 @@ async fn migration_0010_backfills_member_counters_from_memberships() {
         let want = HashMap::from([(staff.id, c(2, 1, 1)), (team.id, c(1, 1, 0))]);
         assert_eq!(tx.all_member_counts().await.unwrap(), want);
         assert_eq!(tx.all_member_counts_scanned().await.unwrap(), want);
+        assert_eq!(tx.users_in_error_count().await.unwrap(), 1);
+        assert_eq!(tx.users_in_error_scanned().await.unwrap(), 1);
         tx.commit().await.unwrap();
     })
     .await;
