@@ -4,7 +4,9 @@
 //! it is typed, shows the error position and previews who matches); a group's details with the
 //! **Members** tab (add through the type-ahead, remove, nested groups, the transitive view) and
 //! the **Licenses** tab (products with apps, the members in error with the reason and the fix,
-//! **Reprocess**, assign and remove a product).
+//! **Reprocess**, assign and remove a product); the **Settings** tab (name, description, the
+//! membership rule of a dynamic group and its pause, the license priority skuld uses when seats
+//! are short (D4), and **Delete group**).
 
 use crate::error::{fixable, WebError, WebResult};
 use crate::session::{Form, Signed};
@@ -17,7 +19,7 @@ use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use skuld_app::{Action, AppError, LicenseSpec, Member, NewGroup, RULE_PREVIEW_SCAN};
+use skuld_app::{Action, AppError, GroupPatch, LicenseSpec, Member, NewGroup, RULE_PREVIEW_SCAN};
 use skuld_domain::query::{Field, Filter, ListQuery, Order};
 use skuld_domain::rule::MembershipRule;
 use skuld_domain::{Group, GroupKind, PlanId, SkuId};
@@ -40,6 +42,8 @@ pub fn routes() -> Router<WebState> {
         .route("/groups/{id}/licenses", post(assign_product))
         .route("/groups/{id}/licenses/remove", post(remove_product))
         .route("/groups/{id}/reprocess", post(reprocess))
+        .route("/groups/{id}/settings", post(save_settings))
+        .route("/groups/{id}/delete", post(delete))
 }
 
 fn kind_label(g: &Group) -> &'static str {
@@ -78,6 +82,7 @@ struct ListPage {
     next: Option<String>,
     can_create: bool,
     first_page: bool,
+    done: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -86,6 +91,8 @@ struct ListQueryForm {
     q: String,
     #[serde(default)]
     after: Option<String>,
+    #[serde(default)]
+    done: Option<String>,
 }
 
 async fn list(
@@ -155,6 +162,10 @@ async fn list(
         next: page.next,
         can_create: signed.may(Action::ManageGroups),
         first_page: f.after.is_none_or(|a| a.is_empty()),
+        done: f.done.filter(|d| d == "deleted").map(|_| {
+            "The group was deleted; its members lost the licenses they had only from it."
+                .to_string()
+        }),
     })
 }
 
@@ -408,6 +419,10 @@ struct GroupPage {
     guest_warning: Option<String>,
     can_license: bool,
     products: Vec<ProductChoice>,
+    // Settings tab.
+    settings: SettingsForm,
+    can_edit: bool,
+    can_priority: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -459,6 +474,20 @@ async fn render_group(
     error: Option<String>,
     members_text: String,
 ) -> WebResult {
+    render_group_with(state, signed, id, q, error, members_text, None).await
+}
+
+/// The group page; `settings` keeps what the admin typed in the Settings tab when it is shown
+/// again with an error (otherwise the tab shows the group's values).
+async fn render_group_with(
+    state: &WebState,
+    signed: &Signed,
+    id: &str,
+    q: DetailsQuery,
+    error: Option<String>,
+    members_text: String,
+    settings: Option<SettingsForm>,
+) -> WebResult {
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(WebError::NotFound(
             "There is no such group. Open Groups to see the groups.".into(),
@@ -474,10 +503,10 @@ async fn render_group(
         Err(e) => return Err(e.into()),
     };
     let g = view.group.clone();
-    let tab = if q.tab.as_deref() == Some("licenses") {
-        "licenses"
-    } else {
-        "members"
+    let tab = match q.tab.as_deref() {
+        Some("licenses") => "licenses",
+        Some("settings") => "settings",
+        _ => "members",
     };
     let transitive = q.view.as_deref() == Some("transitive");
     let mut members = Vec::new();
@@ -589,6 +618,7 @@ async fn render_group(
         "assigned" => Some("The group's licenses were saved; members get them in a moment (see the status below).".to_string()),
         "unassigned" => Some("The product was removed from the group; its members lose it in a moment unless they have it another way.".to_string()),
         "reprocessed" => Some("The members' licenses were evaluated again.".to_string()),
+        "saved" => Some("The group's settings were saved.".to_string()),
         _ => None,
     });
     let page = GroupPage {
@@ -617,6 +647,9 @@ async fn render_group(
         guest_warning: view.guest_warning.clone(),
         can_license: signed.may(Action::AssignGroupLicense) && g.is_licensable(),
         products,
+        settings: settings.unwrap_or_else(|| SettingsForm::of(&g)),
+        can_edit: signed.may(Action::ManageGroups),
+        can_priority: signed.may(Action::ManageGroups) || signed.may(Action::AssignGroupLicense),
         g,
     };
     let status = if error.is_some() {
@@ -868,6 +901,175 @@ async fn reprocess(
         Err(e) => {
             let m = admin_message_of(e)?;
             render_group(&state, &signed, &id, licenses_tab(), Some(m), String::new()).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- settings
+
+/// The Settings tab's form: the group's properties as typed.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+struct SettingsForm {
+    name: String,
+    description: String,
+    /// The membership rule (dynamic groups only).
+    rule: String,
+    /// "on" when rule processing is paused.
+    paused: Option<String>,
+    priority: String,
+}
+
+impl SettingsForm {
+    fn of(g: &Group) -> SettingsForm {
+        SettingsForm {
+            name: g.display_name.clone(),
+            description: g.description.clone().unwrap_or_default(),
+            rule: g.membership_rule.clone().unwrap_or_default(),
+            paused: g.rule_paused.then(|| "on".to_string()),
+            priority: g.license_priority.to_string(),
+        }
+    }
+}
+
+fn settings_tab() -> DetailsQuery {
+    DetailsQuery {
+        tab: Some("settings".into()),
+        ..Default::default()
+    }
+}
+
+/// The patch the form asks for, or what is wrong with it in the admin's words. Only what the
+/// signed-in admin may change is taken: properties with Groups (or User or Global)
+/// Administrator, the priority also with License Administrator.
+fn settings_patch(signed: &Signed, g: &Group, f: &SettingsForm) -> Result<GroupPatch, String> {
+    let priority = f.priority.trim();
+    let priority: i32 = if priority.is_empty() {
+        0
+    } else {
+        priority.parse().ok().filter(|p: &i32| (-1000..=1000).contains(p)).ok_or_else(|| {
+            format!("The license priority must be a whole number from -1000 to 1000; \"{priority}\" isn't one.")
+        })?
+    };
+    let mut patch = GroupPatch {
+        license_priority: (priority != g.license_priority).then_some(priority),
+        ..Default::default()
+    };
+    if !signed.may(Action::ManageGroups) {
+        return Ok(patch);
+    }
+    let name = f.name.trim();
+    if name.is_empty() {
+        return Err("Enter a name for the group.".into());
+    }
+    if name.chars().count() > MAX_NAME {
+        return Err(format!(
+            "The name can be at most {MAX_NAME} characters long."
+        ));
+    }
+    if name != g.display_name {
+        patch.display_name = Some(name.to_string());
+    }
+    let description = f.description.trim();
+    if description.chars().count() > MAX_DESCRIPTION {
+        return Err(format!(
+            "The description can be at most {MAX_DESCRIPTION} characters long."
+        ));
+    }
+    if description != g.description.as_deref().unwrap_or("") {
+        patch.description = Some((!description.is_empty()).then(|| description.to_string()));
+    }
+    if g.is_dynamic() {
+        let rule = f.rule.trim();
+        if let Err(e) = MembershipRule::parse(rule) {
+            return Err(format!(
+                "The membership rule isn't valid: {e}. Correct it, or leave the rule as it was."
+            ));
+        }
+        if Some(rule) != g.membership_rule.as_deref() {
+            patch.membership_rule = Some(rule.to_string());
+        }
+        let paused = f.paused.is_some();
+        if paused != g.rule_paused {
+            patch.rule_paused = Some(paused);
+        }
+    }
+    Ok(patch)
+}
+
+async fn save_settings(
+    State(state): State<WebState>,
+    Path(id): Path<String>,
+    form: Form<SettingsForm>,
+) -> WebResult {
+    let signed = form.signed;
+    if !(signed.may(Action::ManageGroups) || signed.may(Action::AssignGroupLicense)) {
+        signed.require(Action::ManageGroups)?;
+    }
+    parse_member_id(&id)?;
+    let f = form.data;
+    let g = match state.app.group(&signed.tenant, &id).await {
+        Ok(g) => g,
+        Err(e) => {
+            // A missing group is a 404 page; anything else is shown on the page.
+            let m = admin_message_of(e)?;
+            return Err(WebError::NotFound(m));
+        }
+    };
+    let patch = match settings_patch(&signed, &g, &f) {
+        Ok(p) => p,
+        Err(m) => {
+            return render_group_with(
+                &state,
+                &signed,
+                &id,
+                settings_tab(),
+                Some(m),
+                String::new(),
+                Some(f),
+            )
+            .await
+        }
+    };
+    match state
+        .app
+        .update_group(&signed.tenant, &id, patch, &signed.actor)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/groups/{id}?tab=settings&done=saved")).into_response()),
+        Err(e) => {
+            let m = format!("Nothing was changed: {}", admin_message_of(e)?);
+            render_group_with(
+                &state,
+                &signed,
+                &id,
+                settings_tab(),
+                Some(m),
+                String::new(),
+                Some(f),
+            )
+            .await
+        }
+    }
+}
+
+async fn delete(
+    State(state): State<WebState>,
+    Path(id): Path<String>,
+    form: Form<Empty>,
+) -> WebResult {
+    let signed = form.signed;
+    signed.require(Action::ManageGroups)?;
+    parse_member_id(&id)?;
+    match state
+        .app
+        .delete_group(&signed.tenant, &id, &signed.actor)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/groups?done=deleted").into_response()),
+        Err(e) => {
+            let m = format!("The group wasn't deleted: {}", admin_message_of(e)?);
+            render_group(&state, &signed, &id, settings_tab(), Some(m), String::new()).await
         }
     }
 }

@@ -301,11 +301,24 @@ async fn every_post_needs_the_csrf_token() {
             form(&[("sku", &e1)]),
         ),
         (format!("/groups/{pilots}/reprocess"), String::new()),
+        (
+            format!("/groups/{pilots}/settings"),
+            form(&[("name", "Sneaky"), ("priority", "5")]),
+        ),
+        (format!("/groups/{pilots}/delete"), String::new()),
     ] {
         let r = a.post_raw(&path, body).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
     }
     assert_eq!(group_count(&w).await, before);
+    assert_eq!(
+        w.app
+            .group(&w.tenant, &pilots)
+            .await
+            .unwrap()
+            .license_priority,
+        0
+    );
     assert!(direct_members(&w, "Pilots").await.is_empty());
     assert!(!w
         .app
@@ -593,4 +606,169 @@ async fn unknown_group_is_404() {
         a.get("/groups/not-an-id").await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+/// The Settings tab: a Groups Administrator renames a group, edits its description and a
+/// dynamic group's rule (a malformed rule is refused with its position, nothing changed) and
+/// pauses it; a License Administrator changes only the license priority (D4), the rest of the
+/// form is read-only and ignored; a Global Reader sees the values and may not post. Delete is
+/// refused while the group assigns products (D10) and works once it does not.
+#[tokio::test]
+async fn settings_edit_priority_and_delete() {
+    let w = World::demo().await;
+    let pilots = static_group(&w, "Pilots").await;
+    let mut g = w.as_role(DirectoryRole::GroupsAdministrator).await;
+    g.get(&format!("/groups/{pilots}?tab=settings"))
+        .await
+        .ok()
+        .has("Properties")
+        .has("License priority")
+        .has("Delete group")
+        .lacks("Dynamic membership rule");
+    let r = g
+        .post(
+            &format!("/groups/{pilots}/settings"),
+            &[
+                ("name", "Pilot crew"),
+                ("description", "Flies"),
+                ("priority", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let now = w.app.group(&w.tenant, &pilots).await.unwrap();
+    assert_eq!(now.display_name, "Pilot crew");
+    assert_eq!(now.description.as_deref(), Some("Flies"));
+    // Bad input is answered on the page, nothing written.
+    for (fields, says) in [
+        (vec![("name", " "), ("priority", "0")], "Enter a name"),
+        (
+            vec![("name", "Pilot crew"), ("priority", "high")],
+            "whole number",
+        ),
+        (
+            vec![("name", "Pilot crew"), ("priority", "5000")],
+            "from -1000 to 1000",
+        ),
+    ] {
+        let r = g.post(&format!("/groups/{pilots}/settings"), &fields).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{says}");
+        r.has(says);
+    }
+    let after = w.app.group(&w.tenant, &pilots).await.unwrap();
+    assert_eq!(
+        (after.display_name.as_str(), after.license_priority),
+        ("Pilot crew", 0)
+    );
+
+    // A dynamic group's rule and pause.
+    let finance = gid(&w, "Finance").await;
+    g.get(&format!("/groups/{finance}?tab=settings"))
+        .await
+        .ok()
+        .has("Dynamic membership rule")
+        .has("Pause processing");
+    let r = g
+        .post(
+            &format!("/groups/{finance}/settings"),
+            &[
+                ("name", "Finance"),
+                ("rule", "user.department -eq"),
+                ("priority", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    r.has("The membership rule isn")
+        .has("at position 20")
+        .has("user.department -eq");
+    let f = w.app.group(&w.tenant, &finance).await.unwrap();
+    assert_eq!(
+        f.membership_rule.as_deref(),
+        Some(r#"user.department -eq "Finance""#)
+    );
+    let r = g
+        .post(
+            &format!("/groups/{finance}/settings"),
+            &[
+                ("name", "Finance"),
+                ("description", "Finance and controlling"),
+                ("rule", r#"user.department -eq "Controlling""#),
+                ("paused", "on"),
+                ("priority", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let f = w.app.group(&w.tenant, &finance).await.unwrap();
+    assert_eq!(
+        f.membership_rule.as_deref(),
+        Some(r#"user.department -eq "Controlling""#)
+    );
+    assert!(f.rule_paused);
+
+    // A License Administrator: the priority only.
+    let mut l = w.as_role(DirectoryRole::LicenseAdministrator).await;
+    l.get(&format!("/groups/{pilots}?tab=settings"))
+        .await
+        .ok()
+        .has("readonly")
+        .lacks("Delete group");
+    let r = l
+        .post(
+            &format!("/groups/{pilots}/settings"),
+            &[("name", "Renamed by license admin"), ("priority", "7")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let p = w.app.group(&w.tenant, &pilots).await.unwrap();
+    assert_eq!(
+        (p.display_name.as_str(), p.license_priority),
+        ("Pilot crew", 7)
+    );
+    assert_eq!(
+        l.post(&format!("/groups/{pilots}/delete"), &[])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // A Global Reader may read, not write.
+    let mut r = w.as_role(DirectoryRole::GlobalReader).await;
+    r.get(&format!("/groups/{pilots}?tab=settings"))
+        .await
+        .ok()
+        .has("Pilot crew")
+        .lacks("type=\"submit\" class=\"primary\">Save");
+    assert_eq!(
+        r.post(&format!("/groups/{pilots}/settings"), &[("priority", "9")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Delete: refused while the group assigns a product, then done.
+    let e1 = sku_id(&w, E1).await;
+    l.post(&format!("/groups/{pilots}/licenses"), &[("sku", &e1)])
+        .await;
+    w.app.run_open_jobs().await.unwrap();
+    let before = group_count(&w).await;
+    let r = g.post(&format!("/groups/{pilots}/delete"), &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    r.has("The group wasn").has("Office 365 E1");
+    assert_eq!(group_count(&w).await, before);
+    l.post(
+        &format!("/groups/{pilots}/licenses/remove"),
+        &[("sku", &e1)],
+    )
+    .await;
+    w.app.run_open_jobs().await.unwrap();
+    let r = g.post(&format!("/groups/{pilots}/delete"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), Some("/groups?done=deleted"));
+    assert_eq!(group_count(&w).await, before - 1);
+    g.get("/groups?done=deleted")
+        .await
+        .ok()
+        .has("The group was deleted");
 }
